@@ -1,0 +1,27 @@
+import { createContextKey } from '@connectrpc/connect';
+
+/** Who is calling, once the authentication interceptor has verified the credential. */
+export interface Caller {
+  userId: string;
+  credential: 'access_token' | 'api_token';
+  /** The API token's id when `credential` is `api_token`. */
+  apiTokenId?: string;
+  /** The `Authorization` header as received, forwarded on the caller's behalf to other services. */
+  authorization: string;
+}
+
+/** The organization a tenant RPC acts on, and the caller's role in it. */
+export interface Tenant {
+  orgId: string;
+  role: TenantRole;
+}
+
+export type TenantRole = 'owner' | 'admin' | 'member';
+
+export const requestIdKey = createContextKey<string>('', { description: 'request id' });
+export const callerKey = createContextKey<Caller | undefined>(undefined, { description: 'verified caller' });
+export const tenantKey = createContextKey<Tenant | undefined>(undefined, { description: 'tenant of the request' });
+/** Set when the request body failed to decode before any interceptor ran (see malformed-request.ts). */
+export const malformedRequestKey = createContextKey<string | undefined>(undefined, {
+  description: 'why the request body could not be decoded',
+});

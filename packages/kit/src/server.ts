@@ -1,0 +1,140 @@
+import http from 'node:http';
+import http2 from 'node:http2';
+import type net from 'node:net';
+import { Code, ConnectError, createRouterTransport, type ConnectRouter, type Interceptor, type Transport } from '@connectrpc/connect';
+import { connectNodeAdapter } from '@connectrpc/connect-node';
+import express from 'express';
+import type { Logger } from './logger.js';
+import { HealthState, registerHealthService } from './health.js';
+import { createDualProtocolHttpHandler } from './http-app.js';
+import { rejectMalformedUnaryBodies } from './malformed-request.js';
+import { assertAccessDeclared } from './method-access.js';
+import { createProtocolSniffingListener } from './protocol-sniffing-listener.js';
+import { createRequestInterceptor } from './request-interceptor.js';
+import type { RpcMetrics } from './rpc-metrics.js';
+import type { ServiceModule } from './service-module.js';
+
+export interface FoundationServerOptions {
+  modules: ServiceModule[];
+  /** Interceptors after the request interceptor, in order: authentication, then tenancy. */
+  interceptors: Interceptor[];
+  log: Logger;
+  metrics: RpcMetrics;
+  /** Largest request message accepted; larger is RESOURCE_EXHAUSTED. */
+  readMaxBytes: number;
+  /** How long shutdown waits for in-flight calls before closing connections. */
+  shutdownGraceMs: number;
+}
+
+/**
+ * The server of every target: one port for gRPC (HTTP/2 cleartext), gRPC-Web and Connect (HTTP/1.1 and
+ * HTTP/2), with express serving what is not RPC (/healthz, /readyz, /metrics, module routes) as the
+ * Connect adapter's fallback. Built without listening, so tests start the very same server on port 0.
+ */
+export class FoundationServer {
+  readonly health: HealthState;
+  private readonly shutdown = new AbortController();
+  private readonly h1: http.Server;
+  private readonly h2: http2.Http2Server;
+  private readonly listener: net.Server;
+  private readonly sessions = new Set<http2.Http2Session>();
+  private readonly routes: (router: ConnectRouter) => void;
+  private readonly allInterceptors: Interceptor[];
+
+  constructor(private readonly options: FoundationServerOptions) {
+    const serviceNames = options.modules.flatMap((m) => m.serviceNames);
+    this.health = new HealthState(serviceNames, async () => {
+      await Promise.all(options.modules.map((m) => m.checkReady?.()));
+    });
+    this.allInterceptors = [createRequestInterceptor(options.log, options.metrics), ...options.interceptors];
+    this.routes = (router) => {
+      registerHealthService(router, this.health);
+      for (const module of options.modules) module.registerRpc(router);
+      for (const handler of router.handlers) assertAccessDeclared(handler.method);
+    };
+    // Connect over JSON decodes with a strict decoder so invalid UTF-8 is INVALID_ARGUMENT, not U+FFFD.
+    const jsonOptions = { textDecoder: new TextDecoder('utf-8', { fatal: true }) } as object;
+    const adapter = connectNodeAdapter({
+      routes: (router) => {
+        this.routes(router);
+        rejectMalformedUnaryBodies(router, options.readMaxBytes);
+      },
+      interceptors: this.allInterceptors,
+      readMaxBytes: options.readMaxBytes,
+      jsonOptions,
+      shutdownSignal: this.shutdown.signal,
+      fallback: createDualProtocolHttpHandler(this.createHttpRouter()),
+    });
+    this.h1 = http.createServer(adapter);
+    this.h1.keepAliveTimeout = 65_000;
+    this.h2 = http2.createServer({}, adapter);
+    this.h2.on('session', (session) => {
+      this.sessions.add(session);
+      session.once('close', () => this.sessions.delete(session));
+    });
+    this.listener = createProtocolSniffingListener(this.h1, this.h2);
+  }
+
+  /**
+   * A transport that runs calls through this server's routes and interceptors in memory (messages are
+   * still serialized), for services of the same process in `--target=all`.
+   */
+  inProcessTransport(): Transport {
+    return createRouterTransport(this.routes, { router: { interceptors: this.allInterceptors } });
+  }
+
+  async listen(port: number, host: string): Promise<net.AddressInfo> {
+    await new Promise<void>((resolve, reject) => {
+      this.listener.once('error', reject);
+      this.listener.listen(port, host, () => {
+        this.listener.off('error', reject);
+        resolve();
+      });
+    });
+    this.health.setServing(true);
+    return this.listener.address() as net.AddressInfo;
+  }
+
+  /**
+   * Graceful stop: report not-ready, stop accepting, tell HTTP/2 clients to go away, end streaming calls,
+   * wait for in-flight calls up to the grace period, then close what remains and release the modules.
+   */
+  async close(): Promise<void> {
+    this.health.setServing(false);
+    const closed = new Promise<void>((resolve) => this.listener.close(() => resolve()));
+    this.shutdown.abort(new ConnectError('the server is shutting down; retry on another instance', Code.Unavailable));
+    for (const session of this.sessions) session.close();
+    this.h1.closeIdleConnections();
+    const drained = Promise.all([closed, new Promise<void>((resolve) => this.h1.close(() => resolve()))]);
+    const grace = new Promise<'timeout'>((resolve) => setTimeout(resolve, this.options.shutdownGraceMs, 'timeout').unref());
+    if ((await Promise.race([drained, grace])) === 'timeout') {
+      this.options.log.warn({ graceMs: this.options.shutdownGraceMs }, 'in-flight calls outlived the grace period; closing');
+      for (const session of this.sessions) session.destroy();
+      this.h1.closeAllConnections();
+      await drained;
+    }
+    await Promise.all(this.options.modules.map((m) => m.close?.()));
+  }
+
+  private createHttpRouter(): express.Router {
+    const router = express.Router();
+    router.get('/healthz', (_req, res) => {
+      res.json({ status: 'ok' });
+    });
+    router.get('/readyz', (_req, res) => {
+      this.health.assertReady().then(
+        () => res.json({ status: 'ready' }),
+        (e: unknown) => res.status(503).json({ status: 'not ready', reason: (e as Error).message }),
+      );
+    });
+    router.get('/metrics', (_req, res) => {
+      this.options.metrics.registry.metrics().then((text) => res.type(this.options.metrics.registry.contentType).send(text));
+    });
+    for (const module of this.options.modules) module.registerHttp?.(router);
+    router.use((req, res) => {
+      res.status(404).json({ code: 'not_found', message: `no route for ${req.method} ${req.path}` });
+    });
+    return router;
+  }
+}
+

@@ -1,0 +1,19 @@
+import type { ConnectRouter } from '@connectrpc/connect';
+import type { Router } from 'express';
+
+/**
+ * One service as the server sees it: its RPCs, its plain HTTP routes, its readiness, and what to release
+ * at shutdown. Each service package builds one from its options; the CLI composes them into targets.
+ */
+export interface ServiceModule {
+  /** The target name, e.g. "auth". */
+  readonly name: string;
+  /** Fully qualified names of the Connect services it registers, for the health service. */
+  readonly serviceNames: string[];
+  registerRpc(router: ConnectRouter): void;
+  registerHttp?(app: Router): void;
+  /** Rejects when a dependency the module needs (its database, Redis) does not answer. */
+  checkReady?(): Promise<void>;
+  /** Releases pools and connections once the server has drained. */
+  close?(): Promise<void>;
+}

@@ -1,0 +1,2 @@
+export { createMetaModule } from './module.js';
+export type { PlatformVersion } from './meta-service.js';

@@ -1,0 +1,21 @@
+import { MetaService } from '@foundation/contracts';
+import type { ServiceModule } from '@foundation/kit';
+import { MetaServiceImpl, type PlatformVersion } from './meta-service.js';
+
+/**
+ * Served by every target: stateless facts about the platform, so Envoy can route `/foundation.meta.v1.`
+ * to any instance.
+ */
+export function createMetaModule(platform: PlatformVersion): ServiceModule {
+  const impl = new MetaServiceImpl(platform);
+  return {
+    name: 'meta',
+    serviceNames: [MetaService.typeName],
+    registerRpc: (router) => router.service(MetaService, impl),
+    registerHttp: (app) => {
+      app.get('/v1/meta/version', (_req, res) => {
+        res.json(impl.getVersion());
+      });
+    },
+  };
+}
