@@ -1,4 +1,4 @@
-import { createContextKey } from '@connectrpc/connect';
+import { createContextKey, type HandlerContext } from '@connectrpc/connect';
 
 /** Who is calling, once the authentication interceptor has verified the credential. */
 export interface Caller {
@@ -25,3 +25,19 @@ export const tenantKey = createContextKey<Tenant | undefined>(undefined, { descr
 export const malformedRequestKey = createContextKey<string | undefined>(undefined, {
   description: 'why the request body could not be decoded',
 });
+/** The client's network address: the socket's peer, or the first X-Forwarded-For hop behind a trusted proxy. */
+export const clientAddressKey = createContextKey<string>('', { description: 'client address' });
+
+/** The caller of an RPC that the authentication interceptor admitted; a bug if there is none. */
+export function requireCaller(ctx: HandlerContext): Caller {
+  const caller = ctx.values.get(callerKey);
+  if (!caller) throw new Error(`${ctx.method.name} ran without a caller: is its access option ACCESS_PUBLIC?`);
+  return caller;
+}
+
+/** The tenant of an ACCESS_TENANT RPC; a bug if there is none. */
+export function requireTenant(ctx: HandlerContext): Tenant {
+  const tenant = ctx.values.get(tenantKey);
+  if (!tenant) throw new Error(`${ctx.method.name} ran without a tenant: is its access option ACCESS_TENANT?`);
+  return tenant;
+}

@@ -1,7 +1,7 @@
 import http from 'node:http';
 import http2 from 'node:http2';
 import type net from 'node:net';
-import { Code, ConnectError, createRouterTransport, type ConnectRouter, type Interceptor, type Transport } from '@connectrpc/connect';
+import { Code, ConnectError, createContextValues, createRouterTransport, type ConnectRouter, type Interceptor, type Transport } from '@connectrpc/connect';
 import { connectNodeAdapter } from '@connectrpc/connect-node';
 import express from 'express';
 import type { Logger } from './logger.js';
@@ -10,6 +10,7 @@ import { createDualProtocolHttpHandler } from './http-app.js';
 import { rejectMalformedUnaryBodies } from './malformed-request.js';
 import { assertAccessDeclared } from './method-access.js';
 import { createProtocolSniffingListener } from './protocol-sniffing-listener.js';
+import { clientAddressKey } from './request-context.js';
 import { createRequestInterceptor } from './request-interceptor.js';
 import type { RpcMetrics } from './rpc-metrics.js';
 import type { ServiceModule } from './service-module.js';
@@ -24,6 +25,8 @@ export interface FoundationServerOptions {
   readMaxBytes: number;
   /** How long shutdown waits for in-flight calls before closing connections. */
   shutdownGraceMs: number;
+  /** Take the client address from X-Forwarded-For (only behind a proxy that sets it, such as Envoy). */
+  trustForwardedFor: boolean;
 }
 
 /**
@@ -63,6 +66,7 @@ export class FoundationServer {
       readMaxBytes: options.readMaxBytes,
       jsonOptions,
       shutdownSignal: this.shutdown.signal,
+      contextValues: (req) => createContextValues().set(clientAddressKey, clientAddressOf(req, options.trustForwardedFor)),
       fallback: createDualProtocolHttpHandler(this.createHttpRouter()),
     });
     this.h1 = http.createServer(adapter);
@@ -138,3 +142,9 @@ export class FoundationServer {
   }
 }
 
+
+function clientAddressOf(req: http.IncomingMessage | http2.Http2ServerRequest, trustForwardedFor: boolean): string {
+  const forwarded = trustForwardedFor ? req.headers['x-forwarded-for'] : undefined;
+  const first = (Array.isArray(forwarded) ? forwarded[0] : forwarded)?.split(',')[0]?.trim();
+  return first || req.socket.remoteAddress || '';
+}

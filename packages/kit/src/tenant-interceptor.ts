@@ -2,11 +2,12 @@ import { Code, type Interceptor } from '@connectrpc/connect';
 import { Access } from '@foundation/contracts';
 import { methodAccess } from './method-access.js';
 import { callerKey, tenantKey, type Caller, type TenantRole } from './request-context.js';
+import { isUuid } from './field-rules.js';
 import { rpcError } from './rpc-error.js';
 import { TtlCache } from './ttl-cache.js';
 
 export const ORG_HEADER = 'x-org-id';
-const UUID = /^[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}$/i;
+
 
 export interface TenantInterceptorOptions {
   /** Asks the org service for the caller's role; rejects with PERMISSION_DENIED when not a member. */
@@ -30,7 +31,7 @@ export function createTenantInterceptor(options: TenantInterceptorOptions): Inte
     if (!orgId) {
       throw rpcError(Code.PermissionDenied, 'ORG_REQUIRED', `${req.method.name} acts on an organization: send its id in the X-Org-Id header`);
     }
-    if (!UUID.test(orgId)) {
+    if (!isUuid(orgId)) {
       throw rpcError(Code.InvalidArgument, 'INVALID_FIELD', 'the X-Org-Id header must be an organization id (a UUID)', { field: 'X-Org-Id' });
     }
     const caller = req.contextValues.get(callerKey);

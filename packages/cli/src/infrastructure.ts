@@ -1,0 +1,95 @@
+import { mkdir } from 'node:fs/promises';
+import { join, resolve } from 'node:path';
+import { DEFAULT_APP_ROLE, provisionDatabase, readOrCreateSecretFile, runMigrations, startEmbeddedPostgres } from '@foundation/db';
+import { ConfigError, type Logger } from '@foundation/kit';
+import type { FoundationConfig } from './config.js';
+import { startRedisServer } from './redis-server-process.js';
+import { ALL_SERVICE_MIGRATIONS } from './service-migrations.js';
+
+const EMBEDDED_DATABASE = 'foundation';
+
+export interface Infrastructure {
+  /** The app role's connection string services use. */
+  databaseAppUrl: string;
+  redisUrl: string;
+  /** Lines for the start banner: what runs where. */
+  description: string[];
+  stop(): Promise<void>;
+}
+
+/**
+ * The PostgreSQL and Redis a `start` runs on: the servers named by DATABASE_URL /
+ * FOUNDATION_DATABASE_APP_URL / FOUNDATION_REDIS_URL, or else embedded ones kept under the data dir, so
+ * `npm start` needs nothing installed but a redis-server. Migrations run first unless disabled.
+ */
+export async function prepareInfrastructure(config: FoundationConfig, log: Logger): Promise<Infrastructure> {
+  const stops: (() => Promise<void>)[] = [];
+  const description: string[] = [];
+  try {
+    const database = await prepareDatabase(config, log, stops, description);
+    if (config.FOUNDATION_MIGRATE_ON_START) await migrate(database.ownerUrl, log);
+    const redisUrl = await prepareRedis(config, stops, description);
+    return {
+      databaseAppUrl: database.appUrl,
+      redisUrl,
+      description,
+      stop: () => stopAll(stops),
+    };
+  } catch (e) {
+    await stopAll(stops);
+    throw e;
+  }
+}
+
+/** Applies every service's pending migrations as the schema owner. */
+export async function migrate(ownerUrl: string | undefined, log: Logger): Promise<void> {
+  if (!ownerUrl) throw new ConfigError('migrations need the schema owner: set DATABASE_URL');
+  const applied = await runMigrations(ownerUrl, ALL_SERVICE_MIGRATIONS, { appRole: DEFAULT_APP_ROLE, log: (m) => log.info(m) });
+  log.info({ applied: applied.length }, applied.length ? 'migrations applied' : 'database schema is up to date');
+}
+
+/** The embedded cluster of `npm start`, or the configured servers. */
+export async function prepareDatabase(
+  config: FoundationConfig,
+  log: Logger,
+  stops: (() => Promise<void>)[],
+  description: string[],
+): Promise<{ ownerUrl?: string; appUrl: string }> {
+  if (config.DATABASE_URL || config.FOUNDATION_DATABASE_APP_URL) {
+    if (!config.FOUNDATION_DATABASE_APP_URL) {
+      throw new ConfigError('DATABASE_URL is set, so FOUNDATION_DATABASE_APP_URL must name the non-owner role services connect as');
+    }
+    description.push('PostgreSQL: external (DATABASE_URL / FOUNDATION_DATABASE_APP_URL)');
+    return { ownerUrl: config.DATABASE_URL, appUrl: config.FOUNDATION_DATABASE_APP_URL };
+  }
+  const dataDir = resolve(config.FOUNDATION_DATA_DIR);
+  // Traversable (not listable) by others: as root, PostgreSQL runs as the postgres user and must reach its directory.
+  await mkdir(dataDir, { recursive: true, mode: 0o711 });
+  log.info({ dataDir }, 'starting embedded PostgreSQL');
+  const postgres = await startEmbeddedPostgres({ dataDir: join(dataDir, 'postgres'), persistent: true });
+  stops.push(() => postgres.stop());
+  const provisioned = await provisionDatabase(postgres.superuserUrl, {
+    database: EMBEDDED_DATABASE,
+    ownerPassword: await readOrCreateSecretFile(join(dataDir, 'owner.password')),
+    appPassword: await readOrCreateSecretFile(join(dataDir, 'app.password')),
+  });
+  description.push(`PostgreSQL: embedded on 127.0.0.1:${postgres.port}, data in ${join(dataDir, 'postgres')}`);
+  return provisioned;
+}
+
+async function prepareRedis(config: FoundationConfig, stops: (() => Promise<void>)[], description: string[]): Promise<string> {
+  if (config.FOUNDATION_REDIS_URL) {
+    description.push('Redis: external (FOUNDATION_REDIS_URL)');
+    return config.FOUNDATION_REDIS_URL;
+  }
+  const dataDir = join(resolve(config.FOUNDATION_DATA_DIR), 'redis');
+  const redis = await startRedisServer({ dataDir });
+  stops.push(() => redis.stop());
+  description.push(`Redis: redis-server on 127.0.0.1:${redis.port}, data in ${dataDir}`);
+  return redis.url;
+}
+
+/** Stops in reverse order of start. */
+async function stopAll(stops: (() => Promise<void>)[]): Promise<void> {
+  for (const stop of stops.reverse()) await stop();
+}

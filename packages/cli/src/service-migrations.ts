@@ -1,0 +1,6 @@
+import { authMigrations } from '@foundation/auth';
+import type { ServiceMigrations } from '@foundation/db';
+import { orgMigrations } from '@foundation/org';
+
+/** Every service schema, in the order they are migrated. */
+export const ALL_SERVICE_MIGRATIONS: ServiceMigrations[] = [authMigrations, orgMigrations];

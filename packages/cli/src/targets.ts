@@ -1,0 +1,111 @@
+import { createAuthModule } from '@foundation/auth';
+import {
+  AccessTokenVerifier,
+  createAuthnInterceptor,
+  createLogger,
+  createTenantInterceptor,
+  FoundationServer,
+  RpcMetrics,
+  type Logger,
+  type ServiceModule,
+  roleFromProto,
+} from '@foundation/kit';
+import { createMetaModule } from '@foundation/meta';
+import { createOrgModule } from '@foundation/org';
+import { Redis } from 'ioredis';
+import type { FoundationConfig } from './config.js';
+import { PLATFORM_VERSION } from './platform-version.js';
+import { createDeferredTransport, createServiceClients } from './service-clients.js';
+
+/** The services a process can run; `all` is every one of them. The meta service runs in every process. */
+export const TARGETS = ['auth', 'org'] as const;
+export type Target = (typeof TARGETS)[number];
+
+export function parseTargets(text: string): Set<Target> {
+  if (text === 'all') return new Set(TARGETS);
+  const names = text.split(',').map((t) => t.trim());
+  const unknown = names.filter((n) => !(TARGETS as readonly string[]).includes(n));
+  if (unknown.length > 0 || names.length === 0) {
+    throw new Error(`unknown target ${unknown.join(', ')}; choose all or any of ${TARGETS.join(', ')}`);
+  }
+  return new Set(names as Target[]);
+}
+
+export interface RunningTargets {
+  server: FoundationServer;
+  log: Logger;
+  modules: ServiceModule[];
+  /** Stops the server gracefully, then the connections the targets opened. */
+  close(): Promise<void>;
+}
+
+/** Builds the server of the given targets with their dependencies; it does not listen yet. */
+export async function buildTargets(
+  config: FoundationConfig,
+  targets: ReadonlySet<Target>,
+  infrastructure: { databaseAppUrl: string; redisUrl: string },
+  log = createLogger({ level: config.FOUNDATION_LOG_LEVEL, target: [...targets].join(',') }),
+): Promise<RunningTargets> {
+  const inProcess = createDeferredTransport();
+  const clients = createServiceClients(config, targets, inProcess.transport);
+  const redis = new Redis(infrastructure.redisUrl, { maxRetriesPerRequest: 1, enableOfflineQueue: false, lazyConnect: true });
+  await redis.connect();
+  const modules: ServiceModule[] = [createMetaModule(PLATFORM_VERSION)];
+  const database = { databaseUrl: infrastructure.databaseAppUrl, databasePoolMax: config.FOUNDATION_DATABASE_POOL_MAX };
+  if (targets.has('auth')) {
+    modules.push(
+      await createAuthModule({
+        ...database,
+        redis,
+        accessTokenTtlMs: config.FOUNDATION_ACCESS_TOKEN_TTL,
+        refreshTokenTtlMs: config.FOUNDATION_REFRESH_TOKEN_TTL,
+        loginRateLimit: {
+          perAccount: config.FOUNDATION_LOGIN_MAX_ATTEMPTS_PER_ACCOUNT,
+          perAddress: config.FOUNDATION_LOGIN_MAX_ATTEMPTS_PER_ADDRESS,
+          windowMs: config.FOUNDATION_LOGIN_WINDOW,
+        },
+      }),
+    );
+  }
+  if (targets.has('org')) modules.push(await createOrgModule({ ...database, auth: clients.auth }));
+
+  const accessTokens = new AccessTokenVerifier({
+    fetchJwks: async () => JSON.parse((await clients.auth.getJwks({})).jwksJson),
+    maxAgeMs: config.FOUNDATION_JWKS_MAX_AGE,
+    refetchCooldownMs: config.FOUNDATION_JWKS_REFETCH_COOLDOWN,
+  });
+  const server = new FoundationServer({
+    modules,
+    log,
+    metrics: new RpcMetrics(),
+    readMaxBytes: config.FOUNDATION_READ_MAX_BYTES,
+    shutdownGraceMs: config.FOUNDATION_SHUTDOWN_GRACE,
+    trustForwardedFor: config.FOUNDATION_TRUST_FORWARDED_FOR,
+    interceptors: [
+      createAuthnInterceptor({
+        accessTokens,
+        authenticateApiToken: (token) => clients.auth.authenticateApiToken({ token }),
+        apiTokenCacheTtlMs: config.FOUNDATION_API_TOKEN_CACHE_TTL,
+      }),
+      createTenantInterceptor({
+        checkMembership: async (caller, orgId) => {
+          const { role } = await clients.org.checkMembership({ orgId }, { headers: { authorization: caller.authorization } });
+          const tenantRole = roleFromProto(role);
+          if (!tenantRole) throw new Error(`the org service answered an unknown role ${role}`);
+          return tenantRole;
+        },
+        membershipCacheTtlMs: config.FOUNDATION_MEMBERSHIP_CACHE_TTL,
+      }),
+    ],
+  });
+  inProcess.resolve(server.inProcessTransport());
+  return {
+    server,
+    log,
+    modules,
+    close: async () => {
+      await server.close();
+      redis.disconnect();
+    },
+  };
+}

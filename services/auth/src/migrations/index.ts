@@ -1,0 +1,8 @@
+import type { ServiceMigrations } from '@foundation/db';
+import { AUTH_SCHEMA } from '../entities.js';
+import { InitialAuthSchema } from './0001-initial.js';
+
+export const authMigrations: ServiceMigrations = {
+  schema: AUTH_SCHEMA,
+  migrations: [{ name: '0001-initial', class: InitialAuthSchema }],
+};

@@ -1,0 +1,3 @@
+export { createOrgModule } from './module.js';
+export type { OrgModuleOptions } from './module.js';
+export { orgMigrations } from './migrations/index.js';
