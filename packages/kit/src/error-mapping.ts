@@ -17,7 +17,11 @@ export function toClientError(error: unknown, requestId: string): { error: Conne
     return { error: rpcError(Code.InvalidArgument, 'MALFORMED_REQUEST', `a request message is not valid protobuf: ${error.rawMessage}`), isUnexpected: false };
   }
   if (error instanceof ConnectError && !isUnclassified(error)) {
-    return { error, isUnexpected: false };
+    // Rebuilt without metadata: an error relayed from another service carries that call's response
+    // headers (content-type, grpc-status), which must not become this response's headers.
+    const relayed = new ConnectError(error.rawMessage, error.code);
+    relayed.details.push(...error.details);
+    return { error: relayed, isUnexpected: false };
   }
   if (isUnreachableDependency(error)) {
     return {

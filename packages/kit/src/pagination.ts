@@ -1,4 +1,5 @@
 import type { PageRequest } from '@foundation/contracts';
+import { isUuid } from './field-rules.js';
 import { invalidFields } from './rpc-error.js';
 
 export const DEFAULT_PAGE_SIZE = 50;
@@ -17,9 +18,11 @@ export interface PageWindow {
 
 /**
  * Reads a `PageRequest` into a keyset window. Tokens are opaque base64url JSON of the last row's sort key
- * and id, so pages stay stable while rows are added; a token we did not issue is INVALID_ARGUMENT.
+ * and id, so pages stay stable while rows are added; a token we did not issue is INVALID_ARGUMENT. The
+ * token comes from the client, so its values are checked before they reach a query: the id must be a
+ * UUID (every Foundation id is), the key must pass `isKey` (a list whose key is not its id says what it is).
  */
-export function readPage(page: PageRequest | undefined, field = 'page'): PageWindow {
+export function readPage(page: PageRequest | undefined, field = 'page', isKey: (key: string) => boolean = () => true): PageWindow {
   const size = page?.pageSize ?? 0;
   if (size < 0 || size > MAX_PAGE_SIZE) {
     throw invalidFields([{ field: `${field}.page_size`, description: `must be between 0 and ${MAX_PAGE_SIZE}` }]);
@@ -29,7 +32,9 @@ export function readPage(page: PageRequest | undefined, field = 'page'): PageWin
   if (token === '') return { limit };
   try {
     const cursor = JSON.parse(Buffer.from(token, 'base64url').toString('utf8')) as Partial<PageCursor>;
-    if (typeof cursor.key === 'string' && typeof cursor.id === 'string') return { limit, after: { key: cursor.key, id: cursor.id } };
+    if (typeof cursor.key === 'string' && typeof cursor.id === 'string' && isUuid(cursor.id) && isKey(cursor.key)) {
+      return { limit, after: { key: cursor.key, id: cursor.id } };
+    }
   } catch {
     // falls through to the error below
   }

@@ -10,9 +10,56 @@ const SNIFF_BYTES = 4;
  * One cleartext port for HTTP/2 (gRPC, as Envoy and gRPC clients speak it) and HTTP/1.1 (Connect with
  * curl, browsers). Node's cleartext http2 server cannot fall back to HTTP/1.1, so this reads the first
  * bytes of each connection and hands the socket to whichever server speaks what the client sent.
+ *
+ * Neither inner server listens itself, so neither can find its connections at shutdown
+ * (`closeIdleConnections` only knows sockets of a listening server): this listener tracks them instead.
  */
-export function createProtocolSniffingListener(h1: http.Server, h2: http2.Http2Server): net.Server {
-  return net.createServer({ noDelay: true }, (socket) => {
+export class ProtocolSniffingListener {
+  readonly server: net.Server;
+  private readonly sessions = new Set<http2.Http2Session>();
+  private readonly h1Sockets = new Set<net.Socket>();
+  private readonly busyH1Sockets = new Set<net.Socket>();
+  private closing = false;
+
+  constructor(
+    private readonly h1: http.Server,
+    private readonly h2: http2.Http2Server,
+  ) {
+    this.server = net.createServer({ noDelay: true }, (socket) => this.sniff(socket));
+    h2.on('session', (session) => {
+      this.sessions.add(session);
+      session.once('close', () => this.sessions.delete(session));
+    });
+    h1.on('request', (req: http.IncomingMessage, res: http.ServerResponse) => {
+      const socket = req.socket;
+      this.busyH1Sockets.add(socket);
+      if (this.closing) res.shouldKeepAlive = false;
+      res.once('close', () => {
+        this.busyH1Sockets.delete(socket);
+        if (this.closing) socket.end();
+      });
+    });
+  }
+
+  /**
+   * Stops accepting, asks HTTP/2 clients to go away once their streams finish, and closes idle HTTP/1.1
+   * connections (busy ones close after their response). Resolves when every connection is gone.
+   */
+  close(): Promise<void> {
+    this.closing = true;
+    const closed = new Promise<void>((resolve) => this.server.close(() => resolve()));
+    for (const session of this.sessions) session.close();
+    for (const socket of this.h1Sockets) if (!this.busyH1Sockets.has(socket)) socket.end();
+    return closed;
+  }
+
+  /** Ends every connection at once, for when in-flight calls outlive the grace period. */
+  destroyAll(): void {
+    for (const session of this.sessions) session.destroy();
+    for (const socket of this.h1Sockets) socket.destroy();
+  }
+
+  private sniff(socket: net.Socket): void {
     let received = Buffer.alloc(0);
     const onData = (chunk: Buffer) => {
       received = Buffer.concat([received, chunk]);
@@ -26,13 +73,15 @@ export function createProtocolSniffingListener(h1: http.Server, h2: http2.Http2S
       // The http2 session reads the unshifted bytes itself; resuming would hand them to nobody. The
       // HTTP/1 parser reads through the stream, which must flow again.
       if (isHttp2) {
-        h2.emit('connection', socket);
+        this.h2.emit('connection', socket);
       } else {
-        h1.emit('connection', socket);
+        this.h1Sockets.add(socket);
+        socket.once('close', () => this.h1Sockets.delete(socket));
+        this.h1.emit('connection', socket);
         socket.resume();
       }
     };
     socket.on('data', onData);
     socket.on('error', () => socket.destroy());
-  });
+  }
 }

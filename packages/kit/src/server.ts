@@ -9,7 +9,7 @@ import { HealthState, registerHealthService } from './health.js';
 import { createDualProtocolHttpHandler } from './http-app.js';
 import { rejectMalformedUnaryBodies } from './malformed-request.js';
 import { assertAccessDeclared } from './method-access.js';
-import { createProtocolSniffingListener } from './protocol-sniffing-listener.js';
+import { ProtocolSniffingListener } from './protocol-sniffing-listener.js';
 import { clientAddressKey } from './request-context.js';
 import { createRequestInterceptor } from './request-interceptor.js';
 import type { RpcMetrics } from './rpc-metrics.js';
@@ -39,8 +39,7 @@ export class FoundationServer {
   private readonly shutdown = new AbortController();
   private readonly h1: http.Server;
   private readonly h2: http2.Http2Server;
-  private readonly listener: net.Server;
-  private readonly sessions = new Set<http2.Http2Session>();
+  private readonly listener: ProtocolSniffingListener;
   private readonly routes: (router: ConnectRouter) => void;
   private readonly allInterceptors: Interceptor[];
 
@@ -72,11 +71,7 @@ export class FoundationServer {
     this.h1 = http.createServer(adapter);
     this.h1.keepAliveTimeout = 65_000;
     this.h2 = http2.createServer({}, adapter);
-    this.h2.on('session', (session) => {
-      this.sessions.add(session);
-      session.once('close', () => this.sessions.delete(session));
-    });
-    this.listener = createProtocolSniffingListener(this.h1, this.h2);
+    this.listener = new ProtocolSniffingListener(this.h1, this.h2);
   }
 
   /**
@@ -89,14 +84,14 @@ export class FoundationServer {
 
   async listen(port: number, host: string): Promise<net.AddressInfo> {
     await new Promise<void>((resolve, reject) => {
-      this.listener.once('error', reject);
-      this.listener.listen(port, host, () => {
-        this.listener.off('error', reject);
+      this.listener.server.once('error', reject);
+      this.listener.server.listen(port, host, () => {
+        this.listener.server.off('error', reject);
         resolve();
       });
     });
     this.health.setServing(true);
-    return this.listener.address() as net.AddressInfo;
+    return this.listener.server.address() as net.AddressInfo;
   }
 
   /**
@@ -105,20 +100,17 @@ export class FoundationServer {
    */
   async close(): Promise<void> {
     this.health.setServing(false);
-    const closed = new Promise<void>((resolve) => this.listener.close(() => resolve()));
     this.shutdown.abort(new ConnectError('the server is shutting down; retry on another instance', Code.Unavailable));
-    for (const session of this.sessions) session.close();
-    this.h1.closeIdleConnections();
-    const drained = Promise.all([closed, new Promise<void>((resolve) => this.h1.close(() => resolve()))]);
+    const drained = this.listener.close();
     const grace = new Promise<'timeout'>((resolve) => setTimeout(resolve, this.options.shutdownGraceMs, 'timeout').unref());
     if ((await Promise.race([drained, grace])) === 'timeout') {
       this.options.log.warn({ graceMs: this.options.shutdownGraceMs }, 'in-flight calls outlived the grace period; closing');
-      for (const session of this.sessions) session.destroy();
-      this.h1.closeAllConnections();
+      this.listener.destroyAll();
       await drained;
     }
     await Promise.all(this.options.modules.map((m) => m.close?.()));
   }
+
 
   private createHttpRouter(): express.Router {
     const router = express.Router();

@@ -60,7 +60,7 @@ export class OrgServiceImpl implements ServiceImpl<typeof OrgService> {
   }
 
   async listMembers(req: ListMembersRequest, ctx: HandlerContext) {
-    const window = readPage(req.page);
+    const window = readPage(req.page, 'page', isJoinTimeKey);
     const rows = await this.store.listMembers(requireTenant(ctx).orgId, window);
     const page = pageOf(rows, window, (m) => ({ key: m.createdAt.toISOString(), id: m.userId }));
     return { members: page.items.map(memberMessage), page: { nextPageToken: page.nextPageToken } };
@@ -85,13 +85,14 @@ export class OrgServiceImpl implements ServiceImpl<typeof OrgService> {
       ...uuidViolations('user_id', req.userId),
       ...(role ? [] : [{ field: 'role', description: 'must be ROLE_OWNER, ROLE_ADMIN or ROLE_MEMBER' }]),
     ]);
-    return { member: memberMessage(await this.store.updateRole(tenant.orgId, tenant.role, req.userId, role!)) };
+    return { member: memberMessage(await this.store.updateRole(tenant.orgId, tenant.role, req.userId.toLowerCase(), role!)) };
   }
 
   async removeMember(req: RemoveMemberRequest, ctx: HandlerContext) {
     const tenant = requireTenant(ctx);
     assertValid(uuidViolations('user_id', req.userId));
-    await this.store.removeMember(tenant.orgId, { userId: requireCaller(ctx).userId, role: tenant.role }, req.userId);
+    // Lower case, as the caller's id is: an upper-case UUID of yourself is still leaving, not removing another.
+    await this.store.removeMember(tenant.orgId, { userId: requireCaller(ctx).userId, role: tenant.role }, req.userId.toLowerCase());
     return {};
   }
 
@@ -105,6 +106,12 @@ export class OrgServiceImpl implements ServiceImpl<typeof OrgService> {
 
 function assertValid(violations: FieldViolation[]): void {
   if (violations.length > 0) throw invalidFields(violations);
+}
+
+/** ListMembers pages by join time: its cursor key is a timestamp as `toISOString()` writes it. */
+function isJoinTimeKey(key: string): boolean {
+  const time = new Date(key);
+  return !Number.isNaN(time.getTime()) && time.toISOString() === key;
 }
 
 function orgMessage(org: Org) {
