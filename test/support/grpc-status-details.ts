@@ -3,8 +3,10 @@ import { loadProtoPackage } from './grpc-js-calls.js';
 
 const ERROR_INFO_TYPE_URL = 'type.googleapis.com/google.rpc.ErrorInfo';
 
+/** protobufjs keeps Any's field names as written (type_url) whatever keepCase says. */
 interface Any {
-  typeUrl: string;
+  type_url?: string;
+  typeUrl?: string;
   value: Buffer;
 }
 interface Status {
@@ -33,7 +35,7 @@ export function statusDetailsOf(error: grpc.ServiceError): Status {
 
 /** The ErrorInfo detail of a gRPC error, undefined when it carries none. */
 export function errorInfoOf(error: grpc.ServiceError): ErrorInfo | undefined {
-  const detail = statusDetailsOf(error).details.find((d) => d.typeUrl === ERROR_INFO_TYPE_URL);
+  const detail = statusDetailsOf(error).details.find((d) => (d.typeUrl ?? d.type_url) === ERROR_INFO_TYPE_URL);
   return detail && decodeErrorInfo(detail.value);
 }
 

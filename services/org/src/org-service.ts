@@ -85,7 +85,7 @@ export class OrgServiceImpl implements ServiceImpl<typeof OrgService> {
       ...uuidViolations('user_id', req.userId),
       ...(role ? [] : [{ field: 'role', description: 'must be ROLE_OWNER, ROLE_ADMIN or ROLE_MEMBER' }]),
     ]);
-    return { member: memberMessage(await this.store.updateRole(tenant.orgId, tenant.role, req.userId.toLowerCase(), role!)) };
+    return { member: memberMessage(await this.store.updateRole(tenant.orgId, tenant.role, req.userId, role!)) };
   }
 
   async removeMember(req: RemoveMemberRequest, ctx: HandlerContext) {

@@ -13,7 +13,7 @@ import type { Message } from "@bufbuild/protobuf";
  * Describes the file foundation/meta/v1/meta.proto.
  */
 export const file_foundation_meta_v1_meta: GenFile = /*@__PURE__*/
-  fileDesc("Ch1mb3VuZGF0aW9uL21ldGEvdjEvbWV0YS5wcm90bxISZm91bmRhdGlvbi5tZXRhLnYxIhMKEUdldFZlcnNpb25SZXF1ZXN0IksKEkdldFZlcnNpb25SZXNwb25zZRIPCgd2ZXJzaW9uGAEgASgJEhMKC2FwaV92ZXJzaW9uGAIgASgJEg8KB3J1bnRpbWUYAyABKAkycAoLTWV0YVNlcnZpY2USYQoKR2V0VmVyc2lvbhIlLmZvdW5kYXRpb24ubWV0YS52MS5HZXRWZXJzaW9uUmVxdWVzdBomLmZvdW5kYXRpb24ubWV0YS52MS5HZXRWZXJzaW9uUmVzcG9uc2UiBMjzGAFiBnByb3RvMw", [file_foundation_common_v1_access]);
+  fileDesc("Ch1mb3VuZGF0aW9uL21ldGEvdjEvbWV0YS5wcm90bxISZm91bmRhdGlvbi5tZXRhLnYxIhMKEUdldFZlcnNpb25SZXF1ZXN0IksKEkdldFZlcnNpb25SZXNwb25zZRIPCgd2ZXJzaW9uGAEgASgJEhMKC2FwaV92ZXJzaW9uGAIgASgJEg8KB3J1bnRpbWUYAyABKAkiHgoLRWNob1JlcXVlc3QSDwoHbWVzc2FnZRgBIAEoCSIfCgxFY2hvUmVzcG9uc2USDwoHbWVzc2FnZRgBIAEoCTLBAQoLTWV0YVNlcnZpY2USYQoKR2V0VmVyc2lvbhIlLmZvdW5kYXRpb24ubWV0YS52MS5HZXRWZXJzaW9uUmVxdWVzdBomLmZvdW5kYXRpb24ubWV0YS52MS5HZXRWZXJzaW9uUmVzcG9uc2UiBMjzGAESTwoERWNobxIfLmZvdW5kYXRpb24ubWV0YS52MS5FY2hvUmVxdWVzdBogLmZvdW5kYXRpb24ubWV0YS52MS5FY2hvUmVzcG9uc2UiBMjzGAFiBnByb3RvMw", [file_foundation_common_v1_access]);
 
 /**
  * @generated from message foundation.meta.v1.GetVersionRequest
@@ -62,6 +62,42 @@ export const GetVersionResponseSchema: GenMessage<GetVersionResponse> = /*@__PUR
   messageDesc(file_foundation_meta_v1_meta, 1);
 
 /**
+ * @generated from message foundation.meta.v1.EchoRequest
+ */
+export type EchoRequest = Message<"foundation.meta.v1.EchoRequest"> & {
+  /**
+   * At most 1024 characters.
+   *
+   * @generated from field: string message = 1;
+   */
+  message: string;
+};
+
+/**
+ * Describes the message foundation.meta.v1.EchoRequest.
+ * Use `create(EchoRequestSchema)` to create a new message.
+ */
+export const EchoRequestSchema: GenMessage<EchoRequest> = /*@__PURE__*/
+  messageDesc(file_foundation_meta_v1_meta, 2);
+
+/**
+ * @generated from message foundation.meta.v1.EchoResponse
+ */
+export type EchoResponse = Message<"foundation.meta.v1.EchoResponse"> & {
+  /**
+   * @generated from field: string message = 1;
+   */
+  message: string;
+};
+
+/**
+ * Describes the message foundation.meta.v1.EchoResponse.
+ * Use `create(EchoResponseSchema)` to create a new message.
+ */
+export const EchoResponseSchema: GenMessage<EchoResponse> = /*@__PURE__*/
+  messageDesc(file_foundation_meta_v1_meta, 3);
+
+/**
  * Version and catalogs; public, served by every target (also as `GET /v1/meta/...`).
  *
  * @generated from service foundation.meta.v1.MetaService
@@ -76,6 +112,18 @@ export const MetaService: GenService<{
     methodKind: "unary";
     input: typeof GetVersionRequestSchema;
     output: typeof GetVersionResponseSchema;
+  },
+  /**
+   * Returns the message it was sent: a connectivity check for clients and the baseline of the
+   * benchmarks (the server's protocol and interceptor cost without authentication or a database).
+   * Errors: INVALID_ARGUMENT (INVALID_FIELD) for a message over 1024 characters.
+   *
+   * @generated from rpc foundation.meta.v1.MetaService.Echo
+   */
+  echo: {
+    methodKind: "unary";
+    input: typeof EchoRequestSchema;
+    output: typeof EchoResponseSchema;
   },
 }> = /*@__PURE__*/
   serviceDesc(file_foundation_meta_v1_meta, 0);
