@@ -18,6 +18,8 @@ export class ProtocolSniffingListener {
   readonly server: net.Server;
   private readonly sessions = new Set<http2.Http2Session>();
   private readonly h1Sockets = new Set<net.Socket>();
+  /** Connections that have not yet sent enough bytes to be handed to either server. */
+  private readonly unsniffed = new Set<net.Socket>();
   private readonly busyH1Sockets = new Set<net.Socket>();
   private closing = false;
 
@@ -43,13 +45,17 @@ export class ProtocolSniffingListener {
 
   /**
    * Stops accepting, asks HTTP/2 clients to go away once their streams finish, and closes idle HTTP/1.1
-   * connections (busy ones close after their response). Resolves when every connection is gone.
+   * connections (busy ones close after their response) and those that have not sent a request yet.
+   * Resolves when every connection is gone.
    */
   close(): Promise<void> {
     this.closing = true;
     const closed = new Promise<void>((resolve) => this.server.close(() => resolve()));
     for (const session of this.sessions) session.close();
     for (const socket of this.h1Sockets) if (!this.busyH1Sockets.has(socket)) socket.end();
+    // No call is in flight on these and neither server knows them: one silent client would otherwise
+    // keep the listener from ever closing.
+    for (const socket of this.unsniffed) socket.destroy();
     return closed;
   }
 
@@ -60,10 +66,13 @@ export class ProtocolSniffingListener {
   }
 
   private sniff(socket: net.Socket): void {
+    this.unsniffed.add(socket);
+    socket.once('close', () => this.unsniffed.delete(socket));
     let received = Buffer.alloc(0);
     const onData = (chunk: Buffer) => {
       received = Buffer.concat([received, chunk]);
       if (received.length < SNIFF_BYTES && HTTP2_PREFACE.subarray(0, received.length).equals(received)) return;
+      this.unsniffed.delete(socket);
       socket.off('data', onData);
       socket.pause();
       socket.unshift(received);
