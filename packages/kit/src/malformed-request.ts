@@ -1,14 +1,16 @@
 import { fromBinary, fromJsonString } from '@bufbuild/protobuf';
 import { createContextValues, type ConnectRouter } from '@connectrpc/connect';
 import type { UniversalHandler, UniversalServerRequest } from '@connectrpc/connect/protocol';
-import { malformedRequestKey } from './request-context.js';
+import { malformedRequestKey, requestTooLargeKey } from './request-context.js';
 
 /**
  * connect-es decodes a unary request body before any interceptor runs and reports a body that is not valid
- * protobuf (truncated, wrong wire types, invalid UTF-8 in a string) as INTERNAL, and bad JSON without an
- * ErrorInfo reason. INTERNAL tells a client the server broke when the client did. This wrapper decodes
- * unary bodies first; when one fails, the call proceeds with an empty message and a context flag, and the
- * request interceptor answers INVALID_ARGUMENT (MALFORMED_REQUEST) through the protocol's own error path.
+ * protobuf (truncated, wrong wire types, invalid UTF-8 in a string) as INTERNAL, and bad JSON or a body
+ * over `readMaxBytes` without an ErrorInfo reason, log line or metric. INTERNAL tells a client the server
+ * broke when the client did. This wrapper reads unary bodies first (never more than the limit); when one
+ * is too large or fails to decode, the call proceeds with an empty message and a context flag, and the
+ * request interceptor answers RESOURCE_EXHAUSTED (REQUEST_TOO_LARGE) or INVALID_ARGUMENT
+ * (MALFORMED_REQUEST) through the protocol's own error path.
  * Compressed bodies are passed through untouched. (Streaming bodies are decoded inside the interceptors,
  * where error-mapping.ts sees them.)
  */
@@ -32,10 +34,12 @@ function wrap(handler: UniversalHandler, readMaxBytes: number): UniversalHandler
     const framing = framingOf(req);
     if (!framing || !isByteStream(req.body)) return handler(req);
     const body = await readUpTo(req.body, readMaxBytes + ENVELOPE_HEADER_BYTES);
-    const problem = body.complete ? decodeProblem(handler, framing, body.bytes) : undefined;
-    if (problem === undefined) return handler({ ...req, body: body.stream });
+    const tooLarge = !body.complete || messageSize(framing, body.bytes) > readMaxBytes;
+    const problem = tooLarge ? undefined : decodeProblem(handler, framing, body.bytes);
+    if (!tooLarge && problem === undefined) return handler({ ...req, body: single(body.bytes) });
     const contextValues = req.contextValues ?? createContextValues();
-    contextValues.set(malformedRequestKey, problem);
+    if (tooLarge) contextValues.set(requestTooLargeKey, readMaxBytes);
+    else contextValues.set(malformedRequestKey, problem);
     const empty = EMPTY_BODY[framing];
     const header = new Headers(req.header);
     header.delete('content-length');
@@ -53,6 +57,12 @@ function framingOf(req: UniversalServerRequest): Framing | undefined {
   if (/^application\/proto(;|$)/.test(type)) return 'binary';
   if (/^application\/json(;|$)/.test(type)) return 'json';
   return undefined;
+}
+
+/** The size of the message in a complete body: an envelope's declared length, or the whole body. */
+function messageSize(framing: Framing, bytes: Uint8Array): number {
+  if (framing !== 'enveloped' || bytes.length < ENVELOPE_HEADER_BYTES) return bytes.length;
+  return new DataView(bytes.buffer, bytes.byteOffset).getUint32(1);
 }
 
 function decodeProblem(handler: UniversalHandler, framing: Framing, bytes: Uint8Array): string | undefined {
@@ -76,25 +86,21 @@ function isByteStream(body: unknown): body is AsyncIterable<Uint8Array> {
   return typeof body === 'object' && body !== null && Symbol.asyncIterator in body;
 }
 
-/** Buffers the body up to `limit` bytes; past that, hands the rest on unread so connect enforces its limit. */
-async function readUpTo(body: AsyncIterable<Uint8Array>, limit: number) {
+/**
+ * Buffers the body up to `limit` bytes; past that, stops reading (the body is too large, whatever follows)
+ * and leaves the rest unread rather than ending the iteration, which would destroy the stream the
+ * answer still goes out on.
+ */
+async function readUpTo(body: AsyncIterable<Uint8Array>, limit: number): Promise<{ complete: boolean; bytes: Uint8Array }> {
   const iterator = body[Symbol.asyncIterator]();
   const chunks: Uint8Array[] = [];
   let size = 0;
-  for (;;) {
-    const next = await iterator.next();
-    if (next.done) break;
+  for (let next = await iterator.next(); !next.done; next = await iterator.next()) {
     chunks.push(next.value);
     size += next.value.length;
-    if (size > limit) return { complete: false, bytes: new Uint8Array(0), stream: concatWithRest(chunks, iterator) };
+    if (size > limit) return { complete: false, bytes: new Uint8Array(0) };
   }
-  const bytes = Buffer.concat(chunks);
-  return { complete: true, bytes, stream: single(bytes) };
-}
-
-async function* concatWithRest(head: Uint8Array[], rest: AsyncIterator<Uint8Array>): AsyncIterable<Uint8Array> {
-  yield* head;
-  for (let next = await rest.next(); !next.done; next = await rest.next()) yield next.value;
+  return { complete: true, bytes: Buffer.concat(chunks) };
 }
 
 async function* single(bytes: Uint8Array): AsyncIterable<Uint8Array> {

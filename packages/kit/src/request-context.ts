@@ -25,6 +25,10 @@ export const tenantKey = createContextKey<Tenant | undefined>(undefined, { descr
 export const malformedRequestKey = createContextKey<string | undefined>(undefined, {
   description: 'why the request body could not be decoded',
 });
+/** Set to the limit in bytes when the request message is larger than the server accepts (see malformed-request.ts). */
+export const requestTooLargeKey = createContextKey<number | undefined>(undefined, {
+  description: 'the read limit a request message exceeded',
+});
 /** The client's network address: the socket's peer, or the first X-Forwarded-For hop behind a trusted proxy. */
 export const clientAddressKey = createContextKey<string>('', { description: 'client address' });
 

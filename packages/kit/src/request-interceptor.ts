@@ -2,7 +2,7 @@ import { randomUUID } from 'node:crypto';
 import { Code, ConnectError, type Interceptor } from '@connectrpc/connect';
 import { toClientError } from './error-mapping.js';
 import type { Logger } from './logger.js';
-import { callerKey, malformedRequestKey, requestIdKey, tenantKey } from './request-context.js';
+import { callerKey, malformedRequestKey, requestIdKey, requestTooLargeKey, tenantKey } from './request-context.js';
 import { rpcError } from './rpc-error.js';
 import type { RpcMetrics } from './rpc-metrics.js';
 
@@ -49,6 +49,12 @@ export function createRequestInterceptor(log: Logger, metrics: RpcMetrics): Inte
     };
 
     try {
+      const limit = req.contextValues.get(requestTooLargeKey);
+      if (limit !== undefined) {
+        throw rpcError(Code.ResourceExhausted, 'REQUEST_TOO_LARGE', `the request message is larger than the ${limit} bytes this server accepts`, {
+          limit_bytes: String(limit),
+        });
+      }
       const malformed = req.contextValues.get(malformedRequestKey);
       if (malformed !== undefined) {
         throw rpcError(Code.InvalidArgument, 'MALFORMED_REQUEST', `the request body is not a valid ${req.method.input.typeName}: ${malformed}`);

@@ -41,7 +41,8 @@ describe('FoundationClient (SDK)', () => {
   });
 
   it('refreshes and retries once when the server says the token expired', async () => {
-    const client = new FoundationClient({ baseUrl: platform.baseUrl, refreshMarginMs: 0 });
+    // A negative margin stands for a client clock running behind: it believes the token still valid.
+    const client = new FoundationClient({ baseUrl: platform.baseUrl, refreshMarginMs: -60_000 });
     const account = await signUp(platform.grpc);
     await client.login(account.email, TEST_PASSWORD);
     await new Promise((resolve) => setTimeout(resolve, 2100));
