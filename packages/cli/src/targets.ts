@@ -49,6 +49,7 @@ export async function buildTargets(
   const inProcess = createDeferredTransport();
   const clients = createServiceClients(config, targets, inProcess.transport);
   const redis = new Redis(infrastructure.redisUrl, { maxRetriesPerRequest: 1, enableOfflineQueue: false, lazyConnect: true });
+  watchConnection(redis, log);
   await redis.connect();
   const modules: ServiceModule[] = [createMetaModule(PLATFORM_VERSION)];
   const database = { databaseUrl: infrastructure.databaseAppUrl, databasePoolMax: config.FOUNDATION_DATABASE_POOL_MAX };
@@ -108,4 +109,17 @@ export async function buildTargets(
       redis.disconnect();
     },
   };
+}
+
+/** Logs when Redis goes away and comes back, once per change (ioredis reports every failed retry). */
+function watchConnection(redis: Redis, log: Logger): void {
+  let reachable = true;
+  redis.on('ready', () => {
+    if (!reachable) log.info('Redis is reachable again');
+    reachable = true;
+  });
+  redis.on('error', (error: Error) => {
+    if (reachable) log.warn({ error: error.message }, 'Redis is unreachable; retrying');
+    reachable = false;
+  });
 }

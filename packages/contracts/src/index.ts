@@ -2,6 +2,7 @@
 export * from './gen/foundation/common/v1/access_pb.js';
 export * from './gen/foundation/common/v1/errors_pb.js';
 export * from './gen/foundation/common/v1/page_pb.js';
+export * from './gen/foundation/common/v1/role_pb.js';
 export * from './gen/foundation/auth/v1/auth_pb.js';
 export * from './gen/foundation/org/v1/org_pb.js';
 export * from './gen/foundation/meta/v1/meta_pb.js';

@@ -5,6 +5,10 @@ import { rpcError } from './rpc-error.js';
 /** Error codes of Node's sockets that mean a dependency (database, Redis, a service) cannot be reached. */
 const UNREACHABLE_CODES = new Set(['ECONNREFUSED', 'ECONNRESET', 'ETIMEDOUT', 'EHOSTUNREACH', 'EPIPE', '57P01']);
 
+/** What the database driver, its pool and ioredis throw when their server is gone. */
+const UNREACHABLE_NAMES = new Set(['ConnectionException', 'MaxRetriesPerRequestError']);
+const UNREACHABLE_MESSAGES = /Connection is closed|connect ECONNREFUSED|Stream isn't writeable|Timeout acquiring a connection|Connection terminated/;
+
 /**
  * Turns whatever a handler threw into the error the client receives. Deliberate errors (a ConnectError
  * with an ErrorInfo, or a framework error such as a deadline) pass unchanged; an unreachable dependency
@@ -44,7 +48,7 @@ function isUnreachableDependency(error: unknown): boolean {
   for (let e: unknown = error, depth = 0; e instanceof Error && depth < 5; e = e.cause, depth++) {
     const code = (e as { code?: unknown }).code;
     if (typeof code === 'string' && UNREACHABLE_CODES.has(code)) return true;
-    if (e.name === 'ConnectionException' || /Connection is closed|connect ECONNREFUSED/.test(e.message)) return true;
+    if (UNREACHABLE_NAMES.has(e.name) || UNREACHABLE_MESSAGES.test(e.message)) return true;
   }
   return false;
 }

@@ -87,9 +87,9 @@ function isByteStream(body: unknown): body is AsyncIterable<Uint8Array> {
 }
 
 /**
- * Buffers the body up to `limit` bytes; past that, stops reading (the body is too large, whatever follows)
- * and leaves the rest unread rather than ending the iteration, which would destroy the stream the
- * answer still goes out on.
+ * Buffers the body up to `limit` bytes. Past that the body is too large whatever follows, but the rest is
+ * still read and dropped in the background: ending the iteration would destroy the stream the answer goes
+ * out on, and leaving it unread would wedge an HTTP/1.1 keep-alive connection for the client's next call.
  */
 async function readUpTo(body: AsyncIterable<Uint8Array>, limit: number): Promise<{ complete: boolean; bytes: Uint8Array }> {
   const iterator = body[Symbol.asyncIterator]();
@@ -98,9 +98,20 @@ async function readUpTo(body: AsyncIterable<Uint8Array>, limit: number): Promise
   for (let next = await iterator.next(); !next.done; next = await iterator.next()) {
     chunks.push(next.value);
     size += next.value.length;
-    if (size > limit) return { complete: false, bytes: new Uint8Array(0) };
+    if (size > limit) {
+      void discardRest(iterator);
+      return { complete: false, bytes: new Uint8Array(0) };
+    }
   }
   return { complete: true, bytes: Buffer.concat(chunks) };
+}
+
+async function discardRest(iterator: AsyncIterator<Uint8Array>): Promise<void> {
+  try {
+    while (!(await iterator.next()).done);
+  } catch {
+    // The client went away mid-body: nothing is left to drain.
+  }
 }
 
 async function* single(bytes: Uint8Array): AsyncIterable<Uint8Array> {

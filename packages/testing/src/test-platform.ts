@@ -1,6 +1,6 @@
 import { createClient, type Client, type Transport } from '@connectrpc/connect';
 import { createConnectTransport, createGrpcTransport } from '@connectrpc/connect-node';
-import { ALL_SERVICE_MIGRATIONS, buildTargets, parseTargets, readConfig, startRedisServer, type RunningTargets } from '@foundation/cli';
+import { ALL_SERVICE_MIGRATIONS, buildTargets, parseTargets, readConfig, startRedisServer, type RedisServerProcess, type RunningTargets } from '@foundation/cli';
 import { AuthService, MetaService, OrgService } from '@foundation/contracts';
 import { createTestDatabase, type TestDatabase } from '@foundation/db';
 import { createLogger } from '@foundation/kit';
@@ -19,7 +19,8 @@ export interface TestPlatform {
   /** The Connect protocol over HTTP/1.1, the way curl and browsers call. */
   connect: PlatformClients;
   database: TestDatabase;
-  redisUrl: string;
+  /** The platform's private redis-server; tests may stop it to see the platform without Redis. */
+  redis: RedisServerProcess;
   /** Every JSON log line the platform wrote. */
   logLines: string[];
   running: RunningTargets;
@@ -59,7 +60,7 @@ export async function startTestPlatform(options: TestPlatformOptions = {}): Prom
     grpc: clientsOver(createGrpcTransport({ baseUrl })),
     connect: clientsOver(createConnectTransport({ baseUrl, httpVersion: '1.1' })),
     database,
-    redisUrl: redis.url,
+    redis,
     logLines,
     running,
     close: async () => {

@@ -4,6 +4,7 @@ import { Code, type HandlerContext, type ServiceImpl } from '@connectrpc/connect
 import {
   AccessGrantSchema,
   ApiTokenSchema,
+  Role,
   UserSchema,
   type ApiToken as ApiTokenMessage,
   type AuthService,
@@ -16,7 +17,7 @@ import {
   type SignUpRequest,
   type User as UserMessage,
 } from '@foundation/contracts';
-import { clientAddressKey, invalidFields, nameViolations, pageOf, readPage, requireCaller, rpcError, tenantKey, uuidViolations } from '@foundation/kit';
+import { clientAddressKey, invalidFields, nameViolations, pageOf, readPage, requireCaller, roleToProto, rpcError, tenantKey, uuidViolations } from '@foundation/kit';
 import type { EntityManager } from '@mikro-orm/postgresql';
 import { UniqueConstraintViolationException } from '@mikro-orm/postgresql';
 import { v7 as uuidv7 } from 'uuid';
@@ -52,23 +53,27 @@ export class AuthServiceImpl implements ServiceImpl<typeof AuthService> {
       ...nameViolations('display_name', req.displayName),
     ];
     if (violations.length > 0) throw invalidFields(violations);
-    const em = this.deps.em.fork();
-    const user = em.create(UserEntity, {
-      id: uuidv7(),
-      email: normalizeEmail(req.email),
-      displayName: req.displayName.trim(),
-      passwordHash: await hashPassword(req.password),
-      createdAt: new Date(),
-    });
-    try {
-      await em.flush();
-    } catch (e) {
-      if (e instanceof UniqueConstraintViolationException) {
-        throw rpcError(Code.AlreadyExists, 'EMAIL_TAKEN', 'an account with this email already exists; log in instead', { field: 'email' });
+    const passwordHash = await hashPassword(req.password);
+    // The account and its first refresh token commit together: a failed sign-up leaves no account behind.
+    const { user, refreshToken } = await this.deps.em.fork().transactional(async (em) => {
+      const user = em.create(UserEntity, {
+        id: uuidv7(),
+        email: normalizeEmail(req.email),
+        displayName: req.displayName.trim(),
+        passwordHash,
+        createdAt: new Date(),
+      });
+      try {
+        await em.flush();
+      } catch (e) {
+        if (e instanceof UniqueConstraintViolationException) {
+          throw rpcError(Code.AlreadyExists, 'EMAIL_TAKEN', 'an account with this email already exists; log in instead', { field: 'email' });
+        }
+        throw e;
       }
-      throw e;
-    }
-    return { user: userMessage(user), grant: await this.startSession(user.id, ctx) };
+      return { user, refreshToken: await this.deps.refreshTokens.issue(user.id, em) };
+    });
+    return { user: userMessage(user), grant: await this.grantSession(user.id, refreshToken, ctx) };
   }
 
   async login(req: LoginRequest, ctx: HandlerContext) {
@@ -116,7 +121,8 @@ export class AuthServiceImpl implements ServiceImpl<typeof AuthService> {
     const caller = requireCaller(ctx);
     const user = await this.deps.em.fork().findOne(UserEntity, { id: caller.userId });
     if (!user) throw rpcError(Code.Unauthenticated, 'CREDENTIAL_INVALID', 'the account of this credential no longer exists');
-    return { user: userMessage(user), orgRole: ctx.values.get(tenantKey)?.role ?? '' };
+    const tenant = ctx.values.get(tenantKey);
+    return { user: userMessage(user), orgRole: tenant ? roleToProto(tenant.role) : Role.UNSPECIFIED };
   }
 
   async getJwks() {
@@ -166,7 +172,10 @@ export class AuthServiceImpl implements ServiceImpl<typeof AuthService> {
 
   /** A new refresh family in the cookie and an access token in the body. */
   private async startSession(userId: string, ctx: HandlerContext) {
-    const refreshToken = await this.deps.refreshTokens.issue(userId);
+    return this.grantSession(userId, await this.deps.refreshTokens.issue(userId), ctx);
+  }
+
+  private async grantSession(userId: string, refreshToken: string, ctx: HandlerContext) {
     ctx.responseHeader.append('set-cookie', refreshCookie(refreshToken, this.deps.refreshTokenTtlMs));
     return grantMessage(await this.deps.accessTokens.issue(userId));
   }

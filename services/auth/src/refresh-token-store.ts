@@ -21,9 +21,9 @@ export class RefreshTokenStore {
     private readonly now: () => number = Date.now,
   ) {}
 
-  /** Starts a new family (a login). */
-  issue(userId: string): Promise<string> {
-    return this.insert(this.em.fork(), userId, uuidv7());
+  /** Starts a new family (a login); `em` lets a sign-up create the account and its token in one transaction. */
+  issue(userId: string, em: EntityManager = this.em.fork()): Promise<string> {
+    return this.insert(em, userId, uuidv7());
   }
 
   /** Consumes `token` and returns the user and the successor token. */

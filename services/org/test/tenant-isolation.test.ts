@@ -93,8 +93,8 @@ describe('OrgService', () => {
 
   describe('X-Org-Id on an authenticated RPC (AuthService.GetMe())', () => {
     it('reports the caller’s role in their own org', async () => {
-      expect((await platform.grpc.auth.getMe({}, inOrg(a.admin, a.org.id))).orgRole).to.equal('admin');
-      expect((await platform.grpc.auth.getMe({}, a.admin.as)).orgRole).to.equal('');
+      expect((await platform.grpc.auth.getMe({}, inOrg(a.admin, a.org.id))).orgRole).to.equal(Role.ADMIN);
+      expect((await platform.grpc.auth.getMe({}, a.admin.as)).orgRole).to.equal(Role.UNSPECIFIED);
     });
 
     it('refuses an org the caller is not a member of', async () => {

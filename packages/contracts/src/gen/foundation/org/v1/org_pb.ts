@@ -7,11 +7,13 @@
 // @generated from file foundation/org/v1/org.proto (package foundation.org.v1, syntax proto3)
 /* eslint-disable */
 
-import type { GenEnum, GenFile, GenMessage, GenService } from "@bufbuild/protobuf/codegenv2";
-import { enumDesc, fileDesc, messageDesc, serviceDesc } from "@bufbuild/protobuf/codegenv2";
+import type { GenFile, GenMessage, GenService } from "@bufbuild/protobuf/codegenv2";
+import { fileDesc, messageDesc, serviceDesc } from "@bufbuild/protobuf/codegenv2";
 import { file_foundation_common_v1_access } from "../../common/v1/access_pb.js";
 import type { PageRequest, PageResponse } from "../../common/v1/page_pb.js";
 import { file_foundation_common_v1_page } from "../../common/v1/page_pb.js";
+import type { Role } from "../../common/v1/role_pb.js";
+import { file_foundation_common_v1_role } from "../../common/v1/role_pb.js";
 import type { Timestamp } from "@bufbuild/protobuf/wkt";
 import { file_google_protobuf_timestamp } from "@bufbuild/protobuf/wkt";
 import type { Message } from "@bufbuild/protobuf";
@@ -20,7 +22,7 @@ import type { Message } from "@bufbuild/protobuf";
  * Describes the file foundation/org/v1/org.proto.
  */
 export const file_foundation_org_v1_org: GenFile = /*@__PURE__*/
-  fileDesc("Chtmb3VuZGF0aW9uL29yZy92MS9vcmcucHJvdG8SEWZvdW5kYXRpb24ub3JnLnYxIl4KA09yZxIKCgJpZBgBIAEoCRIMCgRuYW1lGAIgASgJEgwKBHNsdWcYAyABKAkSLwoLY3JlYXRlX3RpbWUYBCABKAsyGi5nb29nbGUucHJvdG9idWYuVGltZXN0YW1wIpQBCgZNZW1iZXISDwoHdXNlcl9pZBgBIAEoCRINCgVlbWFpbBgCIAEoCRIUCgxkaXNwbGF5X25hbWUYAyABKAkSJQoEcm9sZRgEIAEoDjIXLmZvdW5kYXRpb24ub3JnLnYxLlJvbGUSLQoJam9pbl90aW1lGAUgASgLMhouZ29vZ2xlLnByb3RvYnVmLlRpbWVzdGFtcCIuChBDcmVhdGVPcmdSZXF1ZXN0EgwKBG5hbWUYASABKAkSDAoEc2x1ZxgCIAEoCSI4ChFDcmVhdGVPcmdSZXNwb25zZRIjCgNvcmcYASABKAsyFi5mb3VuZGF0aW9uLm9yZy52MS5PcmciRAoRTGlzdE15T3Jnc1JlcXVlc3QSLwoEcGFnZRgBIAEoCzIhLmZvdW5kYXRpb24uY29tbW9uLnYxLlBhZ2VSZXF1ZXN0IlsKDU9yZ01lbWJlcnNoaXASIwoDb3JnGAEgASgLMhYuZm91bmRhdGlvbi5vcmcudjEuT3JnEiUKBHJvbGUYAiABKA4yFy5mb3VuZGF0aW9uLm9yZy52MS5Sb2xlIn0KEkxpc3RNeU9yZ3NSZXNwb25zZRI1CgttZW1iZXJzaGlwcxgBIAMoCzIgLmZvdW5kYXRpb24ub3JnLnYxLk9yZ01lbWJlcnNoaXASMAoEcGFnZRgCIAEoCzIiLmZvdW5kYXRpb24uY29tbW9uLnYxLlBhZ2VSZXNwb25zZSIPCg1HZXRPcmdSZXF1ZXN0IjUKDkdldE9yZ1Jlc3BvbnNlEiMKA29yZxgBIAEoCzIWLmZvdW5kYXRpb24ub3JnLnYxLk9yZyJFChJMaXN0TWVtYmVyc1JlcXVlc3QSLwoEcGFnZRgBIAEoCzIhLmZvdW5kYXRpb24uY29tbW9uLnYxLlBhZ2VSZXF1ZXN0InMKE0xpc3RNZW1iZXJzUmVzcG9uc2USKgoHbWVtYmVycxgBIAMoCzIZLmZvdW5kYXRpb24ub3JnLnYxLk1lbWJlchIwCgRwYWdlGAIgASgLMiIuZm91bmRhdGlvbi5jb21tb24udjEuUGFnZVJlc3BvbnNlIkgKEEFkZE1lbWJlclJlcXVlc3QSDQoFZW1haWwYASABKAkSJQoEcm9sZRgCIAEoDjIXLmZvdW5kYXRpb24ub3JnLnYxLlJvbGUiPgoRQWRkTWVtYmVyUmVzcG9uc2USKQoGbWVtYmVyGAEgASgLMhkuZm91bmRhdGlvbi5vcmcudjEuTWVtYmVyIlEKF1VwZGF0ZU1lbWJlclJvbGVSZXF1ZXN0Eg8KB3VzZXJfaWQYASABKAkSJQoEcm9sZRgCIAEoDjIXLmZvdW5kYXRpb24ub3JnLnYxLlJvbGUiRQoYVXBkYXRlTWVtYmVyUm9sZVJlc3BvbnNlEikKBm1lbWJlchgBIAEoCzIZLmZvdW5kYXRpb24ub3JnLnYxLk1lbWJlciImChNSZW1vdmVNZW1iZXJSZXF1ZXN0Eg8KB3VzZXJfaWQYASABKAkiFgoUUmVtb3ZlTWVtYmVyUmVzcG9uc2UiKAoWQ2hlY2tNZW1iZXJzaGlwUmVxdWVzdBIOCgZvcmdfaWQYASABKAkiQAoXQ2hlY2tNZW1iZXJzaGlwUmVzcG9uc2USJQoEcm9sZRgBIAEoDjIXLmZvdW5kYXRpb24ub3JnLnYxLlJvbGUqTQoEUm9sZRIUChBST0xFX1VOU1BFQ0lGSUVEEAASDgoKUk9MRV9PV05FUhABEg4KClJPTEVfQURNSU4QAhIPCgtST0xFX01FTUJFUhADMqwGCgpPcmdTZXJ2aWNlElwKCUNyZWF0ZU9yZxIjLmZvdW5kYXRpb24ub3JnLnYxLkNyZWF0ZU9yZ1JlcXVlc3QaJC5mb3VuZGF0aW9uLm9yZy52MS5DcmVhdGVPcmdSZXNwb25zZSIEyPMYAhJfCgpMaXN0TXlPcmdzEiQuZm91bmRhdGlvbi5vcmcudjEuTGlzdE15T3Jnc1JlcXVlc3QaJS5mb3VuZGF0aW9uLm9yZy52MS5MaXN0TXlPcmdzUmVzcG9uc2UiBMjzGAISUwoGR2V0T3JnEiAuZm91bmRhdGlvbi5vcmcudjEuR2V0T3JnUmVxdWVzdBohLmZvdW5kYXRpb24ub3JnLnYxLkdldE9yZ1Jlc3BvbnNlIgTI8xgDEmIKC0xpc3RNZW1iZXJzEiUuZm91bmRhdGlvbi5vcmcudjEuTGlzdE1lbWJlcnNSZXF1ZXN0GiYuZm91bmRhdGlvbi5vcmcudjEuTGlzdE1lbWJlcnNSZXNwb25zZSIEyPMYAxJcCglBZGRNZW1iZXISIy5mb3VuZGF0aW9uLm9yZy52MS5BZGRNZW1iZXJSZXF1ZXN0GiQuZm91bmRhdGlvbi5vcmcudjEuQWRkTWVtYmVyUmVzcG9uc2UiBMjzGAMScQoQVXBkYXRlTWVtYmVyUm9sZRIqLmZvdW5kYXRpb24ub3JnLnYxLlVwZGF0ZU1lbWJlclJvbGVSZXF1ZXN0GisuZm91bmRhdGlvbi5vcmcudjEuVXBkYXRlTWVtYmVyUm9sZVJlc3BvbnNlIgTI8xgDEmUKDFJlbW92ZU1lbWJlchImLmZvdW5kYXRpb24ub3JnLnYxLlJlbW92ZU1lbWJlclJlcXVlc3QaJy5mb3VuZGF0aW9uLm9yZy52MS5SZW1vdmVNZW1iZXJSZXNwb25zZSIEyPMYAxJuCg9DaGVja01lbWJlcnNoaXASKS5mb3VuZGF0aW9uLm9yZy52MS5DaGVja01lbWJlcnNoaXBSZXF1ZXN0GiouZm91bmRhdGlvbi5vcmcudjEuQ2hlY2tNZW1iZXJzaGlwUmVzcG9uc2UiBMjzGARiBnByb3RvMw", [file_foundation_common_v1_access, file_foundation_common_v1_page, file_google_protobuf_timestamp]);
+  fileDesc("Chtmb3VuZGF0aW9uL29yZy92MS9vcmcucHJvdG8SEWZvdW5kYXRpb24ub3JnLnYxIl4KA09yZxIKCgJpZBgBIAEoCRIMCgRuYW1lGAIgASgJEgwKBHNsdWcYAyABKAkSLwoLY3JlYXRlX3RpbWUYBCABKAsyGi5nb29nbGUucHJvdG9idWYuVGltZXN0YW1wIpcBCgZNZW1iZXISDwoHdXNlcl9pZBgBIAEoCRINCgVlbWFpbBgCIAEoCRIUCgxkaXNwbGF5X25hbWUYAyABKAkSKAoEcm9sZRgEIAEoDjIaLmZvdW5kYXRpb24uY29tbW9uLnYxLlJvbGUSLQoJam9pbl90aW1lGAUgASgLMhouZ29vZ2xlLnByb3RvYnVmLlRpbWVzdGFtcCIuChBDcmVhdGVPcmdSZXF1ZXN0EgwKBG5hbWUYASABKAkSDAoEc2x1ZxgCIAEoCSI4ChFDcmVhdGVPcmdSZXNwb25zZRIjCgNvcmcYASABKAsyFi5mb3VuZGF0aW9uLm9yZy52MS5PcmciRAoRTGlzdE15T3Jnc1JlcXVlc3QSLwoEcGFnZRgBIAEoCzIhLmZvdW5kYXRpb24uY29tbW9uLnYxLlBhZ2VSZXF1ZXN0Il4KDU9yZ01lbWJlcnNoaXASIwoDb3JnGAEgASgLMhYuZm91bmRhdGlvbi5vcmcudjEuT3JnEigKBHJvbGUYAiABKA4yGi5mb3VuZGF0aW9uLmNvbW1vbi52MS5Sb2xlIn0KEkxpc3RNeU9yZ3NSZXNwb25zZRI1CgttZW1iZXJzaGlwcxgBIAMoCzIgLmZvdW5kYXRpb24ub3JnLnYxLk9yZ01lbWJlcnNoaXASMAoEcGFnZRgCIAEoCzIiLmZvdW5kYXRpb24uY29tbW9uLnYxLlBhZ2VSZXNwb25zZSIPCg1HZXRPcmdSZXF1ZXN0IjUKDkdldE9yZ1Jlc3BvbnNlEiMKA29yZxgBIAEoCzIWLmZvdW5kYXRpb24ub3JnLnYxLk9yZyJFChJMaXN0TWVtYmVyc1JlcXVlc3QSLwoEcGFnZRgBIAEoCzIhLmZvdW5kYXRpb24uY29tbW9uLnYxLlBhZ2VSZXF1ZXN0InMKE0xpc3RNZW1iZXJzUmVzcG9uc2USKgoHbWVtYmVycxgBIAMoCzIZLmZvdW5kYXRpb24ub3JnLnYxLk1lbWJlchIwCgRwYWdlGAIgASgLMiIuZm91bmRhdGlvbi5jb21tb24udjEuUGFnZVJlc3BvbnNlIksKEEFkZE1lbWJlclJlcXVlc3QSDQoFZW1haWwYASABKAkSKAoEcm9sZRgCIAEoDjIaLmZvdW5kYXRpb24uY29tbW9uLnYxLlJvbGUiPgoRQWRkTWVtYmVyUmVzcG9uc2USKQoGbWVtYmVyGAEgASgLMhkuZm91bmRhdGlvbi5vcmcudjEuTWVtYmVyIlQKF1VwZGF0ZU1lbWJlclJvbGVSZXF1ZXN0Eg8KB3VzZXJfaWQYASABKAkSKAoEcm9sZRgCIAEoDjIaLmZvdW5kYXRpb24uY29tbW9uLnYxLlJvbGUiRQoYVXBkYXRlTWVtYmVyUm9sZVJlc3BvbnNlEikKBm1lbWJlchgBIAEoCzIZLmZvdW5kYXRpb24ub3JnLnYxLk1lbWJlciImChNSZW1vdmVNZW1iZXJSZXF1ZXN0Eg8KB3VzZXJfaWQYASABKAkiFgoUUmVtb3ZlTWVtYmVyUmVzcG9uc2UiKAoWQ2hlY2tNZW1iZXJzaGlwUmVxdWVzdBIOCgZvcmdfaWQYASABKAkiQwoXQ2hlY2tNZW1iZXJzaGlwUmVzcG9uc2USKAoEcm9sZRgBIAEoDjIaLmZvdW5kYXRpb24uY29tbW9uLnYxLlJvbGUyrAYKCk9yZ1NlcnZpY2USXAoJQ3JlYXRlT3JnEiMuZm91bmRhdGlvbi5vcmcudjEuQ3JlYXRlT3JnUmVxdWVzdBokLmZvdW5kYXRpb24ub3JnLnYxLkNyZWF0ZU9yZ1Jlc3BvbnNlIgTI8xgCEl8KCkxpc3RNeU9yZ3MSJC5mb3VuZGF0aW9uLm9yZy52MS5MaXN0TXlPcmdzUmVxdWVzdBolLmZvdW5kYXRpb24ub3JnLnYxLkxpc3RNeU9yZ3NSZXNwb25zZSIEyPMYAhJTCgZHZXRPcmcSIC5mb3VuZGF0aW9uLm9yZy52MS5HZXRPcmdSZXF1ZXN0GiEuZm91bmRhdGlvbi5vcmcudjEuR2V0T3JnUmVzcG9uc2UiBMjzGAMSYgoLTGlzdE1lbWJlcnMSJS5mb3VuZGF0aW9uLm9yZy52MS5MaXN0TWVtYmVyc1JlcXVlc3QaJi5mb3VuZGF0aW9uLm9yZy52MS5MaXN0TWVtYmVyc1Jlc3BvbnNlIgTI8xgDElwKCUFkZE1lbWJlchIjLmZvdW5kYXRpb24ub3JnLnYxLkFkZE1lbWJlclJlcXVlc3QaJC5mb3VuZGF0aW9uLm9yZy52MS5BZGRNZW1iZXJSZXNwb25zZSIEyPMYAxJxChBVcGRhdGVNZW1iZXJSb2xlEiouZm91bmRhdGlvbi5vcmcudjEuVXBkYXRlTWVtYmVyUm9sZVJlcXVlc3QaKy5mb3VuZGF0aW9uLm9yZy52MS5VcGRhdGVNZW1iZXJSb2xlUmVzcG9uc2UiBMjzGAMSZQoMUmVtb3ZlTWVtYmVyEiYuZm91bmRhdGlvbi5vcmcudjEuUmVtb3ZlTWVtYmVyUmVxdWVzdBonLmZvdW5kYXRpb24ub3JnLnYxLlJlbW92ZU1lbWJlclJlc3BvbnNlIgTI8xgDEm4KD0NoZWNrTWVtYmVyc2hpcBIpLmZvdW5kYXRpb24ub3JnLnYxLkNoZWNrTWVtYmVyc2hpcFJlcXVlc3QaKi5mb3VuZGF0aW9uLm9yZy52MS5DaGVja01lbWJlcnNoaXBSZXNwb25zZSIEyPMYBGIGcHJvdG8z", [file_foundation_common_v1_access, file_foundation_common_v1_page, file_foundation_common_v1_role, file_google_protobuf_timestamp]);
 
 /**
  * @generated from message foundation.org.v1.Org
@@ -76,7 +78,7 @@ export type Member = Message<"foundation.org.v1.Member"> & {
   displayName: string;
 
   /**
-   * @generated from field: foundation.org.v1.Role role = 4;
+   * @generated from field: foundation.common.v1.Role role = 4;
    */
   role: Role;
 
@@ -165,7 +167,7 @@ export type OrgMembership = Message<"foundation.org.v1.OrgMembership"> & {
   org?: Org | undefined;
 
   /**
-   * @generated from field: foundation.org.v1.Role role = 2;
+   * @generated from field: foundation.common.v1.Role role = 2;
    */
   role: Role;
 };
@@ -282,7 +284,7 @@ export type AddMemberRequest = Message<"foundation.org.v1.AddMemberRequest"> & {
   /**
    * Required; not ROLE_UNSPECIFIED.
    *
-   * @generated from field: foundation.org.v1.Role role = 2;
+   * @generated from field: foundation.common.v1.Role role = 2;
    */
   role: Role;
 };
@@ -323,7 +325,7 @@ export type UpdateMemberRoleRequest = Message<"foundation.org.v1.UpdateMemberRol
   /**
    * Required; not ROLE_UNSPECIFIED.
    *
-   * @generated from field: foundation.org.v1.Role role = 2;
+   * @generated from field: foundation.common.v1.Role role = 2;
    */
   role: Role;
 };
@@ -404,7 +406,7 @@ export const CheckMembershipRequestSchema: GenMessage<CheckMembershipRequest> = 
  */
 export type CheckMembershipResponse = Message<"foundation.org.v1.CheckMembershipResponse"> & {
   /**
-   * @generated from field: foundation.org.v1.Role role = 1;
+   * @generated from field: foundation.common.v1.Role role = 1;
    */
   role: Role;
 };
@@ -415,39 +417,6 @@ export type CheckMembershipResponse = Message<"foundation.org.v1.CheckMembership
  */
 export const CheckMembershipResponseSchema: GenMessage<CheckMembershipResponse> = /*@__PURE__*/
   messageDesc(file_foundation_org_v1_org, 18);
-
-/**
- * A member's role. Owners manage everything, admins manage members other than owners, members use.
- *
- * @generated from enum foundation.org.v1.Role
- */
-export enum Role {
-  /**
-   * @generated from enum value: ROLE_UNSPECIFIED = 0;
-   */
-  UNSPECIFIED = 0,
-
-  /**
-   * @generated from enum value: ROLE_OWNER = 1;
-   */
-  OWNER = 1,
-
-  /**
-   * @generated from enum value: ROLE_ADMIN = 2;
-   */
-  ADMIN = 2,
-
-  /**
-   * @generated from enum value: ROLE_MEMBER = 3;
-   */
-  MEMBER = 3,
-}
-
-/**
- * Describes the enum foundation.org.v1.Role.
- */
-export const RoleSchema: GenEnum<Role> = /*@__PURE__*/
-  enumDesc(file_foundation_org_v1_org, 0);
 
 /**
  * Organizations and memberships.
