@@ -2,6 +2,7 @@ import { createAuthModule } from '@foundation/auth';
 import {
   AccessTokenVerifier,
   createAuthnInterceptor,
+  createDeferredTransport,
   createLogger,
   createTenantInterceptor,
   FoundationServer,
@@ -15,7 +16,7 @@ import { createOrgModule } from '@foundation/org';
 import { Redis } from 'ioredis';
 import type { FoundationConfig } from './config.js';
 import { PLATFORM_VERSION } from './platform-version.js';
-import { createDeferredTransport, createServiceClients } from './service-clients.js';
+import { createServiceClients } from './service-clients.js';
 
 /** The services a process can run; `all` is every one of them. The meta service runs in every process. */
 export const TARGETS = ['auth', 'org'] as const;

@@ -25,3 +25,5 @@ export { isUuid, nameViolations, uuidViolations } from './field-rules.js';
 export { DEFAULT_PAGE_SIZE, MAX_PAGE_SIZE, pageOf, readPage } from './pagination.js';
 export type { PageCursor, PageWindow } from './pagination.js';
 export { roleFromProto, roleToProto } from './tenant-role.js';
+export { createDeferredTransport, createServiceClient } from './client-factory.js';
+export type { ServiceLocation } from './client-factory.js';
