@@ -4,7 +4,7 @@ import { rpcError, type PageWindow, type TenantRole } from '@foundation/kit';
 import { UniqueConstraintViolationException, type EntityManager } from '@mikro-orm/postgresql';
 import { v7 as uuidv7 } from 'uuid';
 import { MembershipEntity, OrgEntity, type Membership, type Org } from './entities.js';
-import { mayManage } from './roles.js';
+import { assertMayManage } from './roles.js';
 
 /** The account facts a membership row keeps. */
 export interface Account {
@@ -89,8 +89,8 @@ export class MembershipStore {
     );
   }
 
-  addMember(orgId: string, actorRole: TenantRole, account: Account, role: TenantRole): Promise<Membership> {
-    assertMayManage(actorRole, role);
+  /** Adds `account`; the caller has checked that the actor may grant `role`. */
+  addMember(orgId: string, account: Account, role: TenantRole): Promise<Membership> {
     return withTenant(this.em.fork(), orgId, async (em) => {
       const membership = em.create(MembershipEntity, { orgId, ...account, role, createdAt: new Date() });
       try {
@@ -140,12 +140,5 @@ export class MembershipStore {
     if (owners <= 1) {
       throw rpcError(Code.FailedPrecondition, 'LAST_OWNER', 'an organization needs an owner: make another member owner first');
     }
-  }
-}
-
-function assertMayManage(actor: TenantRole, subject: TenantRole): void {
-  if (!mayManage(actor, subject)) {
-    const needed = subject === 'owner' ? 'an owner' : 'an owner or admin';
-    throw rpcError(Code.PermissionDenied, 'ROLE_INSUFFICIENT', `only ${needed} may do this; your role is ${actor}`);
   }
 }

@@ -29,6 +29,7 @@ import {
 } from '@foundation/kit';
 import type { Membership, Org } from './entities.js';
 import type { Account, MembershipStore } from './membership-store.js';
+import { assertMayManage } from './roles.js';
 import { slugViolations } from './slug.js';
 
 export class OrgServiceImpl implements ServiceImpl<typeof OrgService> {
@@ -73,9 +74,11 @@ export class OrgServiceImpl implements ServiceImpl<typeof OrgService> {
       ...(req.email.trim() === '' ? [{ field: 'email', description: 'is required' }] : []),
       ...(role ? [] : [{ field: 'role', description: 'must be ROLE_OWNER, ROLE_ADMIN or ROLE_MEMBER' }]),
     ]);
+    // Authorize before looking the account up, so a member without the right learns nothing about emails.
+    assertMayManage(tenant.role, role!);
     const { user } = await this.auth.lookupUser({ email: req.email }, { headers: { authorization: requireCaller(ctx).authorization } });
     const account: Account = { userId: user!.id, email: user!.email, displayName: user!.displayName };
-    return { member: memberMessage(await this.store.addMember(tenant.orgId, tenant.role, account, role!)) };
+    return { member: memberMessage(await this.store.addMember(tenant.orgId, account, role!)) };
   }
 
   async updateMemberRole(req: UpdateMemberRoleRequest, ctx: HandlerContext) {

@@ -79,6 +79,15 @@ describe('OrgService', () => {
       expect((await rolesIn(org.id, owner)).map(([id]) => id)).to.not.include(candidate.userId);
     });
 
+    it('tells a member who may not add anyone nothing about which emails have accounts', async () => {
+      const { org, member } = await orgWithRoles(platform.grpc);
+      await expectRpcError(
+        platform.grpc.org.addMember({ email: 'nobody-at-all@example.com', role: Role.MEMBER }, inOrg(member, org.id)),
+        Code.PermissionDenied,
+        'ROLE_INSUFFICIENT',
+      );
+    });
+
     it('answers NOT_FOUND for an email no account has', async () => {
       const { org, owner } = await orgWithRoles(platform.grpc);
       await expectRpcError(
