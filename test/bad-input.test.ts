@@ -12,6 +12,7 @@ import { expectGrpcError } from './support/grpc-status-details.js';
 const READ_MAX_BYTES = 2048;
 const SIGN_UP = '/foundation.auth.v1.AuthService/SignUp';
 const GET_VERSION = '/foundation.meta.v1.MetaService/GetVersion';
+const CONTENT_TYPES = { binary: 'application/proto', json: 'application/json' } as const;
 
 /** SignUpRequest bodies no protobuf encoder would produce (field 1 is `email`, a string). */
 const UNDECODABLE_PROTOBUF: Record<string, Uint8Array> = {
@@ -39,9 +40,19 @@ const FORGERIES = [
 ] as const;
 type Forgery = (typeof FORGERIES)[number];
 
-/** A well-formed SignUpRequest whose encoding is `size` bytes or more. */
-function oversizedSignUp(size: number) {
-  return create(SignUpRequestSchema, { email: 'big@example.com', password: TEST_PASSWORD, displayName: 'x'.repeat(size) });
+/** A well-formed SignUpRequest of exactly `size` bytes, as protobuf or as JSON: only its display name is long. */
+function signUpOfSize(format: 'binary' | 'json', size: number): Uint8Array {
+  const encode = (displayName: string): Uint8Array =>
+    format === 'binary'
+      ? toBinary(SignUpRequestSchema, create(SignUpRequestSchema, { email: 'big@example.com', displayName }))
+      : Buffer.from(JSON.stringify({ email: 'big@example.com', displayName }));
+  let length = size;
+  for (let attempt = 0; attempt < 4; attempt++) {
+    const body = encode('x'.repeat(length));
+    if (body.length === size) return body;
+    length -= body.length - size;
+  }
+  throw new Error(`cannot build a ${format} SignUpRequest of exactly ${size} bytes`);
 }
 
 describe('Bad input', () => {
@@ -95,29 +106,27 @@ describe('Bad input', () => {
   describe(`request messages over FOUNDATION_READ_MAX_BYTES (${READ_MAX_BYTES})`, () => {
     for (const size of [READ_MAX_BYTES + 1, 1_000_000]) {
       it(`answers a ${size}-byte message over gRPC with RESOURCE_EXHAUSTED (REQUEST_TOO_LARGE) and keeps serving`, async () => {
-        const body = toBinary(SignUpRequestSchema, oversizedSignUp(size));
-        await expectGrpcError(callUnaryRaw(grpcClient, SIGN_UP, body), grpc.status.RESOURCE_EXHAUSTED, 'REQUEST_TOO_LARGE');
+        await expectGrpcError(callUnaryRaw(grpcClient, SIGN_UP, signUpOfSize('binary', size)), grpc.status.RESOURCE_EXHAUSTED, 'REQUEST_TOO_LARGE');
         await expectStillServing();
       });
 
-      it(`answers a ${size}-byte message over Connect, binary and JSON, with resource_exhausted and keeps serving`, async () => {
-        const binary = await postConnect(platform.baseUrl, SIGN_UP, toBinary(SignUpRequestSchema, oversizedSignUp(size)), {
-          contentType: 'application/proto',
+      for (const format of ['binary', 'json'] as const) {
+        it(`answers a ${size}-byte ${format} message over Connect with resource_exhausted (REQUEST_TOO_LARGE) and keeps serving`, async () => {
+          const res = await postConnect(platform.baseUrl, SIGN_UP, signUpOfSize(format, size), { contentType: CONTENT_TYPES[format] });
+          expect(res.status).to.equal(429);
+          expect(connectErrorOf(res)).to.include({ code: 'resource_exhausted', reason: 'REQUEST_TOO_LARGE' });
+          await expectStillServing();
         });
-        expect(connectErrorOf(binary)).to.include({ code: 'resource_exhausted', reason: 'REQUEST_TOO_LARGE' });
-        await expectStillServing();
-        const json = await postConnect(platform.baseUrl, SIGN_UP, JSON.stringify({ email: 'big@example.com', displayName: 'x'.repeat(size) }));
-        expect(connectErrorOf(json)).to.include({ code: 'resource_exhausted', reason: 'REQUEST_TOO_LARGE' });
-        await expectStillServing();
-      });
+      }
     }
 
-    it('accepts a message just under the limit', async () => {
-      const res = await postConnect(platform.baseUrl, SIGN_UP, toBinary(SignUpRequestSchema, oversizedSignUp(READ_MAX_BYTES - 200)), {
-        contentType: 'application/proto',
-      });
+    it(`takes a message of exactly ${READ_MAX_BYTES} bytes over gRPC and Connect`, async () => {
       // Decoded and validated: the display name is too long for the handler, not too large for the server.
-      expect(connectErrorOf(res)).to.include({ code: 'invalid_argument', reason: 'INVALID_FIELD' });
+      await expectGrpcError(callUnaryRaw(grpcClient, SIGN_UP, signUpOfSize('binary', READ_MAX_BYTES)), grpc.status.INVALID_ARGUMENT, 'INVALID_FIELD');
+      for (const format of ['binary', 'json'] as const) {
+        const res = await postConnect(platform.baseUrl, SIGN_UP, signUpOfSize(format, READ_MAX_BYTES), { contentType: CONTENT_TYPES[format] });
+        expect(connectErrorOf(res)).to.include({ code: 'invalid_argument', reason: 'INVALID_FIELD' });
+      }
     });
   });
 

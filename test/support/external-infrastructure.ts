@@ -4,7 +4,7 @@ import { createTestDatabase, type TestDatabase } from '@foundation/db';
 export interface ExternalInfrastructure {
   database: TestDatabase;
   redis: RedisServerProcess;
-  /** What a `foundation start` needs to use them instead of starting its own (migrations already applied). */
+  /** What a `foundation` process needs to use them instead of starting its own. Migrations are already applied. */
   env: Record<string, string>;
   close(): Promise<void>;
 }
@@ -29,7 +29,6 @@ export async function startExternalInfrastructure(): Promise<ExternalInfrastruct
       DATABASE_URL: database.ownerUrl,
       FOUNDATION_DATABASE_APP_URL: database.appUrl,
       FOUNDATION_REDIS_URL: redis.url,
-      FOUNDATION_MIGRATE_ON_START: 'false',
     },
     close: async () => {
       await redis.stop();

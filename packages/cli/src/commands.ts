@@ -50,7 +50,7 @@ export async function runMigrate(config: FoundationConfig, log: Logger): Promise
   const stops: (() => Promise<void>)[] = [];
   try {
     const database = await prepareDatabase(config, log, stops, []);
-    await migrate(database.ownerUrl, log);
+    await migrate(database, log);
   } finally {
     for (const stop of stops.reverse()) await stop();
   }

@@ -26,9 +26,10 @@ export async function prepareInfrastructure(config: FoundationConfig, log: Logge
   const stops: (() => Promise<void>)[] = [];
   const description: string[] = [];
   try {
-    const database = await prepareDatabase(config, log, stops, description);
-    if (config.FOUNDATION_MIGRATE_ON_START) await migrate(database.ownerUrl, log);
+    // Redis first: a missing redis-server is reported before a database is started for nothing.
     const redisUrl = await prepareRedis(config, stops, description);
+    const database = await prepareDatabase(config, log, stops, description);
+    if (config.FOUNDATION_MIGRATE_ON_START) await migrate(database, log);
     return {
       databaseAppUrl: database.appUrl,
       redisUrl,
@@ -41,10 +42,14 @@ export async function prepareInfrastructure(config: FoundationConfig, log: Logge
   }
 }
 
-/** Applies every service's pending migrations as the schema owner. */
-export async function migrate(ownerUrl: string | undefined, log: Logger): Promise<void> {
+/**
+ * Applies every service's pending migrations as the schema owner, granting data access to the role services
+ * connect as: the user of the app URL, which on an operator's server need not be called foundation_app.
+ */
+export async function migrate({ ownerUrl, appUrl }: { ownerUrl?: string; appUrl: string }, log: Logger): Promise<void> {
   if (!ownerUrl) throw new ConfigError('migrations need the schema owner: set DATABASE_URL');
-  const applied = await runMigrations(ownerUrl, ALL_SERVICE_MIGRATIONS, { appRole: DEFAULT_APP_ROLE, log: (m) => log.info(m) });
+  const appRole = decodeURIComponent(new URL(appUrl).username) || DEFAULT_APP_ROLE;
+  const applied = await runMigrations(ownerUrl, ALL_SERVICE_MIGRATIONS, { appRole, log: (m) => log.info(m) });
   log.info({ applied: applied.length }, applied.length ? 'migrations applied' : 'database schema is up to date');
 }
 

@@ -40,6 +40,11 @@ export async function startRedisServer(options: RedisServerOptions = {}): Promis
     args.push('--appendonly', 'no');
   }
   const child = spawn('redis-server', args, { stdio: ['ignore', 'pipe', 'pipe'] });
+  // A process that ends without stop() (mocha's --exit after a failed hook, a crash) must not leave its
+  // private server running with nobody to stop it. Redis shuts down cleanly on SIGTERM.
+  const stopAtExit = () => child.kill('SIGTERM');
+  process.once('exit', stopAtExit);
+  child.once('exit', () => process.off('exit', stopAtExit));
   const output: string[] = [];
   child.stdout.on('data', (chunk: Buffer) => output.push(chunk.toString()));
   child.stderr.on('data', (chunk: Buffer) => output.push(chunk.toString()));

@@ -1,6 +1,7 @@
 import { createAuthModule } from '@foundation/auth';
 import {
   AccessTokenVerifier,
+  ConfigError,
   createAuthnInterceptor,
   createDeferredTransport,
   createLogger,
@@ -22,12 +23,13 @@ import { createServiceClients } from './service-clients.js';
 export const TARGETS = ['auth', 'org'] as const;
 export type Target = (typeof TARGETS)[number];
 
+/** Parses `--target`; a bad value is a ConfigError, which the CLI reports as a message, not a stack trace. */
 export function parseTargets(text: string): Set<Target> {
   if (text === 'all') return new Set(TARGETS);
   const names = text.split(',').map((t) => t.trim());
   const unknown = names.filter((n) => !(TARGETS as readonly string[]).includes(n));
   if (unknown.length > 0 || names.length === 0) {
-    throw new Error(`unknown target ${unknown.join(', ')}; choose all or any of ${TARGETS.join(', ')}`);
+    throw new ConfigError(`--target: unknown target ${unknown.map((n) => JSON.stringify(n)).join(', ')}; choose all or any of ${TARGETS.join(', ')}`);
   }
   return new Set(names as Target[]);
 }

@@ -37,5 +37,5 @@ export function parseEnvConfig<S extends z.ZodObject>(schema: S, env: NodeJS.Pro
 }
 
 function redactIfSecret(name: string, value: string): string {
-  return /PASSWORD|SECRET|KEY|TOKEN|URL/.test(name) ? '<redacted>' : value;
+  return /(PASSWORD|SECRET|KEY|URL|TOKEN)$/.test(name) ? '<redacted>' : value;
 }

@@ -1,0 +1,227 @@
+import { randomUUID } from 'node:crypto';
+import http2 from 'node:http2';
+import net from 'node:net';
+import { create, fromBinary, toBinary } from '@bufbuild/protobuf';
+import { SignUpRequestSchema, SignUpResponseSchema } from '@foundation/contracts';
+import { findFreePort } from '@foundation/db';
+import { TEST_PASSWORD } from '@foundation/testing';
+import { expect } from 'chai';
+import { startExternalInfrastructure, type ExternalInfrastructure } from './support/external-infrastructure.js';
+import { FoundationProcess, runFoundation } from './support/foundation-process.js';
+
+/** A line of a Node stack trace, which a person fixing their configuration should never have to read. */
+const STACK_FRAME = /^\s+at .+[(:]\d+/m;
+
+describe('The foundation CLI', () => {
+  describe('usage', () => {
+    it('prints the usage for --help and exits 0', async () => {
+      const run = await runFoundation(['--help']);
+      expect(run.code, run.stderr).to.equal(0);
+      expect(run.stdout).to.contain('Usage:').and.contain('foundation start').and.contain('foundation migrate');
+    });
+
+    it('prints the usage of start for start --help and exits 0', async () => {
+      const run = await runFoundation(['start', '--help']);
+      expect(run.code, run.stderr).to.equal(0);
+      expect(run.stdout).to.contain('foundation start [--target=').and.contain('--target');
+    });
+
+    it('refuses an unknown command with exit code 2 and the usage', async () => {
+      const run = await runFoundation(['frobnicate']);
+      expect(run.code).to.equal(2);
+      expect(run.stderr).to.contain('unknown command "frobnicate"').and.contain('Usage:');
+      expect(run.stderr).not.to.match(STACK_FRAME);
+    });
+  });
+
+  describe('configuration errors', () => {
+    it('stops at start on an unknown --target, naming the flag, without a stack trace', async () => {
+      const run = await runFoundation(['start', '--target=nope']);
+      expect(run.code, run.stderr).to.equal(2);
+      expect(run.stderr).to.contain('--target').and.contain('"nope"');
+      expect(run.stderr).not.to.match(STACK_FRAME);
+    });
+
+    const badValues: [string, string][] = [
+      ['FOUNDATION_PORT', 'notaport'],
+      ['FOUNDATION_ACCESS_TOKEN_TTL', 'ten minutes'],
+    ];
+    for (const [variable, value] of badValues) {
+      it(`stops at start when ${variable}=${JSON.stringify(value)}, naming the variable, without a stack trace`, async () => {
+        const run = await runFoundation(['start'], { [variable]: value });
+        expect(run.code, run.stderr).to.be.a('number').and.not.equal(0);
+        expect(run.stderr).to.contain(variable).and.contain(JSON.stringify(value));
+        expect(run.stderr).not.to.match(STACK_FRAME);
+        expect(run.stdout).not.to.contain('listening');
+      });
+    }
+  });
+
+  describe('with an operator\'s PostgreSQL and Redis', () => {
+    let infrastructure: ExternalInfrastructure;
+    before(async function () {
+      this.timeout(120_000);
+      infrastructure = await startExternalInfrastructure();
+    });
+    after(() => infrastructure?.close());
+
+    it('migrates with the app role of FOUNDATION_DATABASE_APP_URL and exits 0', async () => {
+      const run = await runFoundation(['migrate'], infrastructure.env);
+      expect(run.code, `${run.stderr}\n${run.stdout}`).to.equal(0);
+      expect(run.stdout).to.contain('database schema is up to date');
+    });
+
+    describe('start, then SIGTERM', () => {
+      let foundation: FoundationProcess;
+      let port: number;
+      let baseUrl: string;
+
+      before(async function () {
+        this.timeout(120_000);
+        port = await findFreePort();
+        baseUrl = `http://127.0.0.1:${port}`;
+        // Migrations run on start (the default), as a single-process deployment does.
+        foundation = new FoundationProcess(['start', '--target=all'], {
+          ...infrastructure.env,
+          FOUNDATION_PORT: String(port),
+          // Longer than the test waits for the exit: a process that exits at all did not sit out the grace period.
+          FOUNDATION_SHUTDOWN_GRACE: '60s',
+        });
+        await foundation.waitUntilReady(baseUrl);
+      });
+      after(async function () {
+        this.timeout(60_000);
+        await foundation?.stop();
+      });
+
+      it('finishes the calls in flight, refuses new connections, exits 0 and frees the port', async function () {
+        this.timeout(60_000);
+        // A client that connected and never sent a byte must not hold the shutdown up.
+        const silent = net.connect(port, '127.0.0.1');
+        await new Promise((resolve, reject) => silent.once('connect', resolve).once('error', reject));
+        silent.on('error', () => {});
+
+        // Two calls whose bodies are half sent: in flight, whatever the timing, until the test completes them.
+        const grpcCall = startGrpcSignUp(baseUrl, `sigterm-grpc-${randomUUID()}@example.com`);
+        const connectCall = startConnectSignUp(baseUrl, `sigterm-connect-${randomUUID()}@example.com`);
+        await Promise.all([grpcCall.started, connectCall.started]);
+
+        foundation.kill('SIGTERM');
+        await waitUntilRefused(port, 15_000, foundation);
+        expect(foundation.running, 'the process exited with calls in flight').to.equal(true);
+
+        grpcCall.finish();
+        connectCall.finish();
+        const [grpcResult, connectResult] = await Promise.all([grpcCall.result, connectCall.result]);
+        expect(grpcResult.grpcStatus, grpcResult.grpcMessage).to.equal('0');
+        expect(grpcResult.email).to.equal(grpcCall.email);
+        expect(connectResult.status, connectResult.body).to.equal(200);
+        expect(JSON.parse(connectResult.body)).to.have.nested.property('user.email', connectCall.email);
+
+        const exit = await foundation.waitForExit(20_000);
+        expect(exit, foundation.describe()).to.deep.equal({ code: 0, signal: null });
+        expect(foundation.out).to.contain('"msg":"stopped"');
+        expect(await isRefused(port)).to.equal(true);
+        silent.destroy();
+      });
+    });
+  });
+});
+
+interface InFlightCall<T> {
+  email: string;
+  /** Resolves once the request headers and half the body are on the wire. */
+  started: Promise<void>;
+  /** Sends the rest of the body. */
+  finish(): void;
+  result: Promise<T>;
+}
+
+/** A gRPC SignUp over a raw HTTP/2 connection whose body is sent in two halves. */
+function startGrpcSignUp(baseUrl: string, email: string): InFlightCall<{ grpcStatus: string; grpcMessage: string; email: string }> {
+  const message = toBinary(SignUpRequestSchema, create(SignUpRequestSchema, { email, password: TEST_PASSWORD, displayName: 'In Flight' }));
+  const body = Buffer.alloc(5 + message.length);
+  body.writeUInt32BE(message.length, 1);
+  body.set(message, 5);
+  const half = Math.floor(body.length / 2);
+
+  const session = http2.connect(baseUrl);
+  const stream = session.request({
+    ':method': 'POST',
+    ':path': '/foundation.auth.v1.AuthService/SignUp',
+    'content-type': 'application/grpc+proto',
+    te: 'trailers',
+  });
+  const started = new Promise<void>((resolve, reject) => {
+    session.once('error', reject);
+    stream.write(body.subarray(0, half), (e) => (e ? reject(e) : resolve()));
+  });
+  const result = new Promise<{ grpcStatus: string; grpcMessage: string; email: string }>((resolve, reject) => {
+    const chunks: Buffer[] = [];
+    stream.on('data', (chunk: Buffer) => chunks.push(chunk));
+    stream.on('error', reject);
+    stream.on('trailers', (trailers) => {
+      const data = Buffer.concat(chunks);
+      const email = data.length > 5 ? (fromBinary(SignUpResponseSchema, data.subarray(5)).user?.email ?? '') : '';
+      resolve({ grpcStatus: String(trailers['grpc-status']), grpcMessage: decodeURIComponent(String(trailers['grpc-message'] ?? '')), email });
+    });
+    stream.on('close', () => {
+      session.close();
+      reject(new Error('the gRPC stream closed without trailers'));
+    });
+  });
+  return { email, started, finish: () => stream.end(body.subarray(half)), result };
+}
+
+/** A Connect JSON SignUp over HTTP/1.1 whose body is streamed in two halves. */
+function startConnectSignUp(baseUrl: string, email: string): InFlightCall<{ status: number; body: string }> {
+  const body = Buffer.from(JSON.stringify({ email, password: TEST_PASSWORD, displayName: 'In Flight' }));
+  const half = Math.floor(body.length / 2);
+  let sendRest!: () => void;
+  let markStarted!: () => void;
+  const started = new Promise<void>((resolve) => (markStarted = resolve));
+  const stream = new ReadableStream<Uint8Array>({
+    start(controller) {
+      controller.enqueue(body.subarray(0, half));
+      sendRest = () => {
+        controller.enqueue(body.subarray(half));
+        controller.close();
+      };
+    },
+  });
+  const result = (async () => {
+    const res = await fetch(new URL('/foundation.auth.v1.AuthService/SignUp', baseUrl), {
+      method: 'POST',
+      headers: { 'content-type': 'application/json' },
+      body: stream,
+      duplex: 'half',
+      signal: AbortSignal.timeout(30_000),
+    } as RequestInit);
+    return { status: res.status, body: await res.text() };
+  })();
+  // fetch gives no event for "headers sent"; the server acknowledges nothing before the body ends either.
+  // A moment on the loopback is ample for the headers and the first half to arrive.
+  setTimeout(markStarted, 300);
+  return { email, started, finish: () => sendRest(), result };
+}
+
+function isRefused(port: number): Promise<boolean> {
+  return new Promise((resolve) => {
+    const socket = net.connect(port, '127.0.0.1');
+    socket.once('connect', () => {
+      socket.destroy();
+      resolve(false);
+    });
+    socket.once('error', (e: NodeJS.ErrnoException) => resolve(e.code === 'ECONNREFUSED'));
+  });
+}
+
+/** Polls until the port refuses connections: the listener has stopped accepting. */
+async function waitUntilRefused(port: number, timeoutMs: number, foundation: FoundationProcess): Promise<void> {
+  const deadline = Date.now() + timeoutMs;
+  while (Date.now() < deadline) {
+    if (await isRefused(port)) return;
+    await new Promise((resolve) => setTimeout(resolve, 50));
+  }
+  throw new Error(`port ${port} still accepted connections ${timeoutMs} ms after SIGTERM\n${foundation.describe()}`);
+}
