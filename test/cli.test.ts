@@ -1,6 +1,9 @@
 import { randomUUID } from 'node:crypto';
 import http2 from 'node:http2';
+import { mkdtemp, readdir, rm } from 'node:fs/promises';
 import net from 'node:net';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
 import { create, fromBinary, toBinary } from '@bufbuild/protobuf';
 import { SignUpRequestSchema, SignUpResponseSchema } from '@foundation/contracts';
 import { findFreePort } from '@foundation/db';
@@ -55,6 +58,23 @@ describe('The foundation CLI', () => {
         expect(run.stdout).not.to.contain('listening');
       });
     }
+  });
+
+  describe('without Redis', () => {
+    it('says how to get a redis-server when none is on PATH, before starting a database', async () => {
+      const emptyPath = await mkdtemp(join(tmpdir(), 'foundation-no-redis-'));
+      const dataDir = await mkdtemp(join(tmpdir(), 'foundation-data-'));
+      try {
+        const run = await runFoundation(['start'], { PATH: emptyPath, FOUNDATION_DATA_DIR: dataDir });
+        expect(run.code, run.stderr).to.equal(2);
+        expect(run.stderr).to.contain('no redis-server on PATH').and.contain('apt-get install -y redis-server').and.contain('FOUNDATION_REDIS_URL');
+        expect(run.stderr).not.to.match(STACK_FRAME);
+        expect(await readdir(dataDir)).to.deep.equal([]);
+      } finally {
+        await rm(emptyPath, { recursive: true, force: true });
+        await rm(dataDir, { recursive: true, force: true });
+      }
+    });
   });
 
   describe('with an operator\'s PostgreSQL and Redis', () => {
