@@ -10,11 +10,12 @@
  *
  * Environment (all optional): BENCH_PROTOCOLS (grpc,connect-h1[,connect-h2]), BENCH_CONCURRENCY (1,32),
  * BENCH_WARMUP_MS (2000), BENCH_SLICE_MS (4000), BENCH_SLICES (2 measured slices per call and case),
- * BENCH_JSON (a file to write the raw results to). Profile the server with
- * `node --cpu-prof --cpu-prof-dir=/tmp/prof --import tsx bench/run.ts`.
+ * BENCH_JSON (a file to write the raw results to), BENCH_CPU_PROFILE (a file to write a CPU profile of the
+ * server process during the load to, for Chrome DevTools or `npx speedscope`).
  */
 import { spawn } from 'node:child_process';
 import { readFileSync, writeFileSync } from 'node:fs';
+import { Session } from 'node:inspector/promises';
 import os from 'node:os';
 import { fileURLToPath } from 'node:url';
 import { stopTestPostgres } from '@foundation/db';
@@ -39,13 +40,30 @@ async function main(): Promise<void> {
   try {
     const account = await signUp(platform.grpc, 'Bench User');
     const { org } = await platform.grpc.org.createOrg({ name: 'Bench', slug: `bench-${Date.now().toString(36)}` }, account.as);
+    const profile = process.env.BENCH_CPU_PROFILE ? await startCpuProfile() : undefined;
     const { results, cpu } = await runLoadClient(platform.baseUrl, account.accessToken, org!.id);
+    if (profile) writeFileSync(process.env.BENCH_CPU_PROFILE!, JSON.stringify(await profile.stop()));
     if (process.env.BENCH_JSON) writeFileSync(process.env.BENCH_JSON, JSON.stringify({ ...results, cpu: Object.fromEntries(cpu) }, null, 2));
     console.log(report(results, cpu));
   } finally {
     await platform.close();
     await stopTestPostgres();
   }
+}
+
+/** Profiles this process (the server) from now until stop(): only the load, not the start-up. */
+async function startCpuProfile(): Promise<{ stop(): Promise<object> }> {
+  const session = new Session();
+  session.connect();
+  await session.post('Profiler.enable');
+  await session.post('Profiler.start');
+  return {
+    stop: async () => {
+      const { profile } = await session.post('Profiler.stop');
+      session.disconnect();
+      return profile;
+    },
+  };
 }
 
 /** Starts the load client in its own process and samples this (the server's) process CPU over its slices. */
@@ -148,7 +166,7 @@ function report(results: LoadResults, cpu: Map<string, ServerCpu>): string {
           c.call,
           server ? fmt(server.serverCpuS / server.wallS, 2) : '?',
           fmt(c.clientCores, 2),
-          server?.machineBusyS ? fmt(server.machineBusyS / server.wallS, 2) : '?',
+          server?.machineBusyS ? fmt(server.machineBusyS / server.wallS - server.serverCpuS / server.wallS - c.clientCores, 2) : '?',
           server ? fmt((server.serverCpuS * 1e6) / (c.rps * server.wallS), 0) : '?',
         ]);
       }
@@ -161,7 +179,8 @@ function report(results: LoadResults, cpu: Map<string, ServerCpu>): string {
   );
   lines.push('');
   lines.push('CPU over the measured slices (cores busy; 1 = one core):');
-  lines.push(...table(['protocol', 'conc', 'call', 'server', 'client', 'machine', 'server µs/call'], cpuRows));
+  lines.push(...table(['protocol', 'conc', 'call', 'server', 'client', 'other', 'server µs/call'], cpuRows));
+  lines.push('(other: the rest of the machine — PostgreSQL, Redis, and anything else running; for echo it should be ~0)');
   if (errors.length > 0) lines.push('', 'ERRORS:', ...errors);
   return lines.join('\n');
 }

@@ -1,3 +1,4 @@
+import { randomBytes } from 'node:crypto';
 import { ALL_SERVICE_MIGRATIONS, startRedisServer, type RedisServerProcess } from '@foundation/cli';
 import { createTestDatabase, type TestDatabase } from '@foundation/db';
 
@@ -29,6 +30,7 @@ export async function startExternalInfrastructure(): Promise<ExternalInfrastruct
       DATABASE_URL: database.ownerUrl,
       FOUNDATION_DATABASE_APP_URL: database.appUrl,
       FOUNDATION_REDIS_URL: redis.url,
+      FOUNDATION_SERVICE_KEY: randomBytes(32).toString('base64'),
     },
     close: async () => {
       await redis.stop();

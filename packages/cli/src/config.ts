@@ -26,6 +26,11 @@ export const configSchema = z.object({
   FOUNDATION_MIGRATE_ON_START: flag().default(true),
   /** Unset: a redis-server from PATH, started on a free port with data under the data dir. */
   FOUNDATION_REDIS_URL: url().optional(),
+  /**
+   * The deployment's shared secret that signs service tokens between Foundation processes (≥ 32 random
+   * characters). Unset with embedded PostgreSQL: generated into the data dir; otherwise required.
+   */
+  FOUNDATION_SERVICE_KEY: z.string().min(32, 'must be at least 32 characters (e.g. openssl rand -base64 32)').optional(),
   /** Where other processes serve a service this process does not run (split mode). */
   FOUNDATION_AUTH_URL: url().optional(),
   FOUNDATION_ORG_URL: url().optional(),

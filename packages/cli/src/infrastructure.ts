@@ -12,6 +12,8 @@ export interface Infrastructure {
   /** The app role's connection string services use. */
   databaseAppUrl: string;
   redisUrl: string;
+  /** Signs the service tokens between this deployment's processes. */
+  serviceKey: Uint8Array;
   /** Lines for the start banner: what runs where. */
   description: string[];
   stop(): Promise<void>;
@@ -33,6 +35,7 @@ export async function prepareInfrastructure(config: FoundationConfig, log: Logge
     return {
       databaseAppUrl: database.appUrl,
       redisUrl,
+      serviceKey: await serviceKey(config),
       description,
       stop: () => stopAll(stops),
     };
@@ -60,7 +63,7 @@ export async function prepareDatabase(
   stops: (() => Promise<void>)[],
   description: string[],
 ): Promise<{ ownerUrl?: string; appUrl: string }> {
-  if (config.DATABASE_URL || config.FOUNDATION_DATABASE_APP_URL) {
+  if (usesExternalDatabase(config)) {
     if (!config.FOUNDATION_DATABASE_APP_URL) {
       throw new ConfigError('DATABASE_URL is set, so FOUNDATION_DATABASE_APP_URL must name the non-owner role services connect as');
     }
@@ -80,6 +83,22 @@ export async function prepareDatabase(
   });
   description.push(`PostgreSQL: embedded on 127.0.0.1:${postgres.port}, data in ${join(dataDir, 'postgres')}`);
   return provisioned;
+}
+
+/**
+ * The configured service key; on a laptop (embedded PostgreSQL) one generated once into the data dir. A
+ * deployment on its own servers must set it, the same in every process.
+ */
+async function serviceKey(config: FoundationConfig): Promise<Uint8Array> {
+  if (config.FOUNDATION_SERVICE_KEY) return new TextEncoder().encode(config.FOUNDATION_SERVICE_KEY);
+  if (usesExternalDatabase(config)) {
+    throw new ConfigError('FOUNDATION_SERVICE_KEY must be set (the same random secret of at least 32 characters in every process of the deployment)');
+  }
+  return new TextEncoder().encode(await readOrCreateSecretFile(join(resolve(config.FOUNDATION_DATA_DIR), 'service.key')));
+}
+
+function usesExternalDatabase(config: FoundationConfig): boolean {
+  return config.DATABASE_URL !== undefined || config.FOUNDATION_DATABASE_APP_URL !== undefined;
 }
 
 async function prepareRedis(config: FoundationConfig, stops: (() => Promise<void>)[], description: string[]): Promise<string> {

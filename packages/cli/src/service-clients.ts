@@ -1,6 +1,6 @@
-import type { Client, Transport } from '@connectrpc/connect';
+import type { Client } from '@connectrpc/connect';
 import { AuthService, OrgService } from '@foundation/contracts';
-import { ConfigError, createServiceClient, type ServiceLocation } from '@foundation/kit';
+import { ConfigError, createServiceClient, type ServiceLocation, type ServiceTokenIssuer, type TransportFactory } from '@foundation/kit';
 import type { FoundationConfig } from './config.js';
 import type { Target } from './targets.js';
 
@@ -10,10 +10,16 @@ export interface ServiceClients {
 }
 
 /**
- * Clients of the services a process needs: in-process for services it runs, gRPC to
- * FOUNDATION_<SERVICE>_URL for the others (a missing URL is a configuration error naming the variable).
+ * Clients of other services for one calling service (`identity`): in-process for services this process
+ * runs, gRPC to FOUNDATION_<SERVICE>_URL for the others (a missing URL is a configuration error naming the
+ * variable).
  */
-export function createServiceClients(config: FoundationConfig, targets: ReadonlySet<Target>, inProcess: Transport): ServiceClients {
+export function createServiceClients(
+  config: FoundationConfig,
+  targets: ReadonlySet<Target>,
+  inProcess: TransportFactory,
+  identity: ServiceTokenIssuer,
+): ServiceClients {
   const locate = (target: Target, variable: 'FOUNDATION_AUTH_URL' | 'FOUNDATION_ORG_URL'): ServiceLocation => {
     if (targets.has(target)) return { inProcess };
     const baseUrl = config[variable];
@@ -21,7 +27,7 @@ export function createServiceClients(config: FoundationConfig, targets: Readonly
     return { baseUrl };
   };
   return {
-    auth: createServiceClient(AuthService, locate('auth', 'FOUNDATION_AUTH_URL')),
-    org: createServiceClient(OrgService, locate('org', 'FOUNDATION_ORG_URL')),
+    auth: createServiceClient(AuthService, locate('auth', 'FOUNDATION_AUTH_URL'), identity),
+    org: createServiceClient(OrgService, locate('org', 'FOUNDATION_ORG_URL'), identity),
   };
 }

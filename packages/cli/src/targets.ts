@@ -3,11 +3,13 @@ import {
   AccessTokenVerifier,
   ConfigError,
   createAuthnInterceptor,
-  createDeferredTransport,
+  createDeferredTransportFactory,
   createLogger,
   createTenantInterceptor,
   FoundationServer,
   RpcMetrics,
+  ServiceTokenIssuer,
+  ServiceTokenVerifier,
   type Logger,
   type ServiceModule,
   roleFromProto,
@@ -16,6 +18,7 @@ import { createMetaModule } from '@foundation/meta';
 import { createOrgModule } from '@foundation/org';
 import { Redis } from 'ioredis';
 import type { FoundationConfig } from './config.js';
+import type { Infrastructure } from './infrastructure.js';
 import { PLATFORM_VERSION } from './platform-version.js';
 import { createServiceClients } from './service-clients.js';
 
@@ -46,11 +49,15 @@ export interface RunningTargets {
 export async function buildTargets(
   config: FoundationConfig,
   targets: ReadonlySet<Target>,
-  infrastructure: { databaseAppUrl: string; redisUrl: string },
+  infrastructure: Pick<Infrastructure, 'databaseAppUrl' | 'redisUrl' | 'serviceKey'>,
   log = createLogger({ level: config.FOUNDATION_LOG_LEVEL, target: [...targets].join(',') }),
 ): Promise<RunningTargets> {
-  const inProcess = createDeferredTransport();
-  const clients = createServiceClients(config, targets, inProcess.transport);
+  const inProcess = createDeferredTransportFactory();
+  /** Clients that call other services as `caller`, proving it with a service token. */
+  const clientsOf = (caller: string) =>
+    createServiceClients(config, targets, inProcess.factory, new ServiceTokenIssuer(infrastructure.serviceKey, caller));
+  // The kit's own calls (keys, API tokens, memberships) speak for the whole process.
+  const clients = clientsOf([...targets].join('+'));
   const redis = new Redis(infrastructure.redisUrl, { maxRetriesPerRequest: 1, enableOfflineQueue: false, lazyConnect: true });
   watchConnection(redis, log);
   await redis.connect();
@@ -71,7 +78,7 @@ export async function buildTargets(
       }),
     );
   }
-  if (targets.has('org')) modules.push(await createOrgModule({ ...database, auth: clients.auth }));
+  if (targets.has('org')) modules.push(await createOrgModule({ ...database, auth: clientsOf('org').auth }));
 
   const accessTokens = new AccessTokenVerifier({
     fetchJwks: async () => JSON.parse((await clients.auth.getJwks({})).jwksJson),
@@ -90,10 +97,11 @@ export async function buildTargets(
         accessTokens,
         authenticateApiToken: (token) => clients.auth.authenticateApiToken({ token }),
         apiTokenCacheTtlMs: config.FOUNDATION_API_TOKEN_CACHE_TTL,
+        serviceTokens: new ServiceTokenVerifier(infrastructure.serviceKey),
       }),
       createTenantInterceptor({
         checkMembership: async (caller, orgId) => {
-          const { role } = await clients.org.checkMembership({ orgId }, { headers: { authorization: caller.authorization } });
+          const { role } = await clients.org.checkMembership({ orgId, userId: caller.userId });
           const tenantRole = roleFromProto(role);
           if (!tenantRole) throw new Error(`the org service answered an unknown role ${role}`);
           return tenantRole;
@@ -102,7 +110,7 @@ export async function buildTargets(
       }),
     ],
   });
-  inProcess.resolve(server.inProcessTransport());
+  inProcess.resolve((interceptors) => server.inProcessTransport(interceptors));
   return {
     server,
     log,

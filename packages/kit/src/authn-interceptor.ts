@@ -1,10 +1,12 @@
 import { createHash } from 'node:crypto';
-import { Code, type Interceptor } from '@connectrpc/connect';
-import { Access } from '@foundation/contracts';
+import { getOption } from '@bufbuild/protobuf';
+import { Code, type Interceptor, type UnaryRequest, type StreamRequest } from '@connectrpc/connect';
+import { Access, internal_callers } from '@foundation/contracts';
 import { InvalidAccessTokenError, type AccessTokenVerifier } from './access-token-verifier.js';
 import { methodAccess } from './method-access.js';
-import { callerKey, type Caller } from './request-context.js';
+import { callerKey, serviceCallerKey, type Caller } from './request-context.js';
 import { rpcError } from './rpc-error.js';
+import { InvalidServiceTokenError, SERVICE_TOKEN_HEADER, type ServiceTokenVerifier } from './service-identity.js';
 import { TtlCache } from './ttl-cache.js';
 
 /** API tokens start with this, so a service can tell them from JWTs without trying both. */
@@ -21,12 +23,15 @@ export interface AuthnInterceptorOptions {
   authenticateApiToken: (token: string) => Promise<ApiTokenIdentity>;
   /** How long an API token's identity is reused before asking again; a revocation takes effect within it. */
   apiTokenCacheTtlMs: number;
+  /** Checks the service tokens ACCESS_INTERNAL RPCs require. */
+  serviceTokens: ServiceTokenVerifier;
 }
 
 /**
  * Verifies the `Authorization: Bearer` credential of every RPC that is not ACCESS_PUBLIC and puts the
  * caller in the context. Access tokens are verified locally (JWKS); API tokens are asked of the auth
- * service and cached briefly.
+ * service and cached briefly. ACCESS_INTERNAL RPCs instead need a service token from a service the RPC
+ * admits (`internal_callers`); user and API tokens never open them.
  */
 export function createAuthnInterceptor(options: AuthnInterceptorOptions): Interceptor {
   const apiTokenCache = new TtlCache<ApiTokenIdentity>(options.apiTokenCacheTtlMs);
@@ -55,8 +60,33 @@ export function createAuthnInterceptor(options: AuthnInterceptorOptions): Interc
     }
   };
 
+  const identifyService = async (req: UnaryRequest | StreamRequest): Promise<string> => {
+    const rpc = `${req.service.typeName}/${req.method.name}`;
+    const token = req.header.get(SERVICE_TOKEN_HEADER);
+    if (!token) {
+      throw rpcError(Code.PermissionDenied, 'INTERNAL_ONLY', `${rpc} is internal to Foundation services and accepts no user or API token`);
+    }
+    let service: string;
+    try {
+      service = await options.serviceTokens.verify(token, req.service.typeName);
+    } catch (e) {
+      if (e instanceof InvalidServiceTokenError) throw rpcError(Code.Unauthenticated, 'CREDENTIAL_INVALID', e.message);
+      throw e;
+    }
+    const admitted = getOption(req.method, internal_callers);
+    if (admitted.length > 0 && !admitted.includes(service)) {
+      throw rpcError(Code.PermissionDenied, 'INTERNAL_ONLY', `the ${service} service may not call ${rpc}`);
+    }
+    return service;
+  };
+
   return (next) => async (req) => {
-    if (methodAccess(req.method) === Access.PUBLIC) return next(req);
+    const access = methodAccess(req.method);
+    if (access === Access.PUBLIC) return next(req);
+    if (access === Access.INTERNAL) {
+      req.contextValues.set(serviceCallerKey, await identifyService(req));
+      return next(req);
+    }
     const authorization = req.header.get('authorization');
     if (!authorization) {
       throw rpcError(

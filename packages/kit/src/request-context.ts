@@ -20,6 +20,8 @@ export type TenantRole = 'owner' | 'admin' | 'member';
 
 export const requestIdKey = createContextKey<string>('', { description: 'request id' });
 export const callerKey = createContextKey<Caller | undefined>(undefined, { description: 'verified caller' });
+/** The Foundation service calling an ACCESS_INTERNAL RPC, from its verified service token. */
+export const serviceCallerKey = createContextKey<string | undefined>(undefined, { description: 'calling service' });
 export const tenantKey = createContextKey<Tenant | undefined>(undefined, { description: 'tenant of the request' });
 /** Set when the request body failed to decode before any interceptor ran (see malformed-request.ts). */
 export const malformedRequestKey = createContextKey<string | undefined>(undefined, {

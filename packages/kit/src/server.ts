@@ -76,10 +76,11 @@ export class FoundationServer {
 
   /**
    * A transport that runs calls through this server's routes and interceptors in memory (messages are
-   * still serialized), for services of the same process in `--target=all`.
+   * still serialized), for services of the same process in `--target=all`; `interceptors` act on the
+   * client side, as they would on a network transport.
    */
-  inProcessTransport(): Transport {
-    return createRouterTransport(this.routes, { router: { interceptors: this.allInterceptors } });
+  inProcessTransport(interceptors: Interceptor[] = []): Transport {
+    return createRouterTransport(this.routes, { transport: { interceptors }, router: { interceptors: this.allInterceptors } });
   }
 
   async listen(port: number, host: string): Promise<net.AddressInfo> {

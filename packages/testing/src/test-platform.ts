@@ -1,3 +1,4 @@
+import { randomBytes } from 'node:crypto';
 import { createClient, type Client, type Transport } from '@connectrpc/connect';
 import { createConnectTransport, createGrpcTransport } from '@connectrpc/connect-node';
 import { ALL_SERVICE_MIGRATIONS, buildTargets, parseTargets, readConfig, startRedisServer, type RedisServerProcess, type RunningTargets } from '@foundation/cli';
@@ -21,6 +22,8 @@ export interface TestPlatform {
   database: TestDatabase;
   /** The platform's private redis-server; tests may stop it to see the platform without Redis. */
   redis: RedisServerProcess;
+  /** The key that signs this platform's service tokens, for tests that act as a Foundation service. */
+  serviceKey: Uint8Array;
   /** Every JSON log line the platform wrote (none with `discardLogs`). */
   logLines: string[];
   running: RunningTargets;
@@ -58,7 +61,8 @@ export async function startTestPlatform(options: TestPlatformOptions = {}): Prom
   const logLines: string[] = [];
   const write = options.discardLogs ? () => undefined : (line: string) => void logLines.push(line);
   const log = createLogger({ level: 'info', target: 'test', destination: { write } });
-  const running = await buildTargets(config, parseTargets('all'), { databaseAppUrl: database.appUrl, redisUrl: redis.url }, log);
+  const serviceKey = randomBytes(32);
+  const running = await buildTargets(config, parseTargets('all'), { databaseAppUrl: database.appUrl, redisUrl: redis.url, serviceKey }, log);
   const address = await running.server.listen(0, '127.0.0.1');
   const baseUrl = `http://127.0.0.1:${address.port}`;
   return {
@@ -67,6 +71,7 @@ export async function startTestPlatform(options: TestPlatformOptions = {}): Prom
     connect: clientsOver(createConnectTransport({ baseUrl, httpVersion: '1.1' })),
     database,
     redis,
+    serviceKey,
     logLines,
     running,
     close: async () => {

@@ -99,12 +99,13 @@ export class OrgServiceImpl implements ServiceImpl<typeof OrgService> {
     return {};
   }
 
-  async checkMembership(req: CheckMembershipRequest, ctx: HandlerContext) {
-    assertValid(uuidViolations('org_id', req.orgId));
-    const role = await this.store.roleOf(req.orgId.toLowerCase(), requireCaller(ctx).userId);
+  async checkMembership(req: CheckMembershipRequest) {
+    assertValid([...uuidViolations('org_id', req.orgId), ...uuidViolations('user_id', req.userId)]);
+    const role = await this.store.roleOf(req.orgId.toLowerCase(), req.userId.toLowerCase());
     if (!role) throw rpcError(Code.PermissionDenied, 'NOT_A_MEMBER', 'you are not a member of the organization in X-Org-Id');
     return { role: roleToProto(role) };
   }
+
 }
 
 function assertValid(violations: FieldViolation[]): void {

@@ -15,7 +15,7 @@ import { file_google_protobuf_descriptor } from "@bufbuild/protobuf/wkt";
  * Describes the file foundation/common/v1/access.proto.
  */
 export const file_foundation_common_v1_access: GenFile = /*@__PURE__*/
-  fileDesc("CiFmb3VuZGF0aW9uL2NvbW1vbi92MS9hY2Nlc3MucHJvdG8SFGZvdW5kYXRpb24uY29tbW9uLnYxKnUKBkFjY2VzcxIWChJBQ0NFU1NfVU5TUEVDSUZJRUQQABIRCg1BQ0NFU1NfUFVCTElDEAESGAoUQUNDRVNTX0FVVEhFTlRJQ0FURUQQAhIRCg1BQ0NFU1NfVEVOQU5UEAMSEwoPQUNDRVNTX0lOVEVSTkFMEAQ6VgoGYWNjZXNzEh4uZ29vZ2xlLnByb3RvYnVmLk1ldGhvZE9wdGlvbnMYuY4DIAEoDjIcLmZvdW5kYXRpb24uY29tbW9uLnYxLkFjY2Vzc1IGYWNjZXNzYgZwcm90bzM", [file_google_protobuf_descriptor]);
+  fileDesc("CiFmb3VuZGF0aW9uL2NvbW1vbi92MS9hY2Nlc3MucHJvdG8SFGZvdW5kYXRpb24uY29tbW9uLnYxKnUKBkFjY2VzcxIWChJBQ0NFU1NfVU5TUEVDSUZJRUQQABIRCg1BQ0NFU1NfUFVCTElDEAESGAoUQUNDRVNTX0FVVEhFTlRJQ0FURUQQAhIRCg1BQ0NFU1NfVEVOQU5UEAMSEwoPQUNDRVNTX0lOVEVSTkFMEAQ6VgoGYWNjZXNzEh4uZ29vZ2xlLnByb3RvYnVmLk1ldGhvZE9wdGlvbnMYuY4DIAEoDjIcLmZvdW5kYXRpb24uY29tbW9uLnYxLkFjY2Vzc1IGYWNjZXNzOksKEGludGVybmFsX2NhbGxlcnMSHi5nb29nbGUucHJvdG9idWYuTWV0aG9kT3B0aW9ucxi6jgMgAygJUg9pbnRlcm5hbENhbGxlcnNiBnByb3RvMw", [file_google_protobuf_descriptor]);
 
 /**
  * The caller an RPC requires.
@@ -53,7 +53,10 @@ export enum Access {
   TENANT = 3,
 
   /**
-   * Meant for other Foundation services. The edge does not route these from outside.
+   * Only for other Foundation services: the call must carry a service token (header
+   * `x-foundation-service-token`, a short-lived JWT signed with the deployment's service key, audience =
+   * the called service). User and API tokens are refused with PERMISSION_DENIED (INTERNAL_ONLY), and the
+   * edge does not route these from outside.
    *
    * @generated from enum value: ACCESS_INTERNAL = 4;
    */
@@ -73,4 +76,13 @@ export const AccessSchema: GenEnum<Access> = /*@__PURE__*/
  */
 export const access: GenExtension<MethodOptions, Access> = /*@__PURE__*/
   extDesc(file_foundation_common_v1_access, 0);
+
+/**
+ * For ACCESS_INTERNAL: the services (target names such as "org", "execution") that may call it; empty
+ * means any Foundation service.
+ *
+ * @generated from extension: repeated string internal_callers = 51002;
+ */
+export const internal_callers: GenExtension<MethodOptions, string[]> = /*@__PURE__*/
+  extDesc(file_foundation_common_v1_access, 1);
 
