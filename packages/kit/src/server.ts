@@ -131,6 +131,11 @@ export class FoundationServer {
     router.use((req, res) => {
       res.status(404).json({ code: 'not_found', message: `no route for ${req.method} ${req.path}` });
     });
+    // Express would answer a thrown error with an HTML page carrying the stack trace.
+    router.use((error: unknown, req: express.Request, res: express.Response, _next: express.NextFunction) => {
+      this.options.log.error({ err: error, path: req.path }, 'unexpected error in an HTTP route');
+      res.status(500).json({ code: 'internal', message: 'internal error' });
+    });
     return router;
   }
 }

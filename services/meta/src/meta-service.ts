@@ -1,5 +1,7 @@
+import { create, type JsonObject } from '@bufbuild/protobuf';
 import type { ServiceImpl } from '@connectrpc/connect';
-import type { EchoRequest, MetaService } from '@foundation/contracts';
+import { ConnectorSchema, type Connector, type EchoRequest, type MetaService } from '@foundation/contracts';
+import type { ConnectorDescription } from '@foundation/connectors';
 import { invalidFields } from '@foundation/kit';
 
 const ECHO_MAX = 1024;
@@ -12,7 +14,14 @@ export interface PlatformVersion {
 }
 
 export class MetaServiceImpl implements ServiceImpl<typeof MetaService> {
-  constructor(private readonly platform: PlatformVersion) {}
+  private readonly connectors: Connector[];
+
+  constructor(
+    private readonly platform: PlatformVersion,
+    catalog: ConnectorDescription[],
+  ) {
+    this.connectors = catalog.map(connectorMessage);
+  }
 
   getVersion() {
     return { ...this.platform };
@@ -22,4 +31,25 @@ export class MetaServiceImpl implements ServiceImpl<typeof MetaService> {
     if ([...req.message].length > ECHO_MAX) throw invalidFields([{ field: 'message', description: `must be at most ${ECHO_MAX} characters` }]);
     return { message: req.message };
   }
+
+  listConnectors() {
+    return { connectors: this.connectors };
+  }
+}
+
+function connectorMessage(c: ConnectorDescription): Connector {
+  return create(ConnectorSchema, {
+    id: c.id,
+    version: c.version,
+    displayName: c.displayName,
+    description: c.description,
+    credential: c.credential,
+    actions: c.actions.map((a) => ({
+      ref: a.ref,
+      id: a.id,
+      description: a.description,
+      inputSchema: a.inputSchema as JsonObject,
+      outputSchema: a.outputSchema as JsonObject,
+    })),
+  });
 }

@@ -1,4 +1,6 @@
-import { MetaService } from '@foundation/contracts';
+import { create, toJson } from '@bufbuild/protobuf';
+import { ListConnectorsResponseSchema, MetaService } from '@foundation/contracts';
+import { createBuiltinCatalog, describeCatalog } from '@foundation/connectors';
 import type { ServiceModule } from '@foundation/kit';
 import { MetaServiceImpl, type PlatformVersion } from './meta-service.js';
 
@@ -7,7 +9,7 @@ import { MetaServiceImpl, type PlatformVersion } from './meta-service.js';
  * to any instance.
  */
 export function createMetaModule(platform: PlatformVersion): ServiceModule {
-  const impl = new MetaServiceImpl(platform);
+  const impl = new MetaServiceImpl(platform, describeCatalog(createBuiltinCatalog()));
   return {
     name: 'meta',
     serviceNames: [MetaService.typeName],
@@ -15,6 +17,10 @@ export function createMetaModule(platform: PlatformVersion): ServiceModule {
     registerHttp: (app) => {
       app.get('/v1/meta/version', (_req, res) => {
         res.json(impl.getVersion());
+      });
+      app.get('/v1/meta/connectors', (_req, res) => {
+        // The same JSON as the RPC over the Connect protocol.
+        res.json(toJson(ListConnectorsResponseSchema, create(ListConnectorsResponseSchema, impl.listConnectors())));
       });
     },
   };

@@ -7,13 +7,14 @@
 import type { GenFile, GenMessage, GenService } from "@bufbuild/protobuf/codegenv2";
 import { fileDesc, messageDesc, serviceDesc } from "@bufbuild/protobuf/codegenv2";
 import { file_foundation_common_v1_access } from "../../common/v1/access_pb.js";
-import type { Message } from "@bufbuild/protobuf";
+import { file_google_protobuf_struct } from "@bufbuild/protobuf/wkt";
+import type { JsonObject, Message } from "@bufbuild/protobuf";
 
 /**
  * Describes the file foundation/meta/v1/meta.proto.
  */
 export const file_foundation_meta_v1_meta: GenFile = /*@__PURE__*/
-  fileDesc("Ch1mb3VuZGF0aW9uL21ldGEvdjEvbWV0YS5wcm90bxISZm91bmRhdGlvbi5tZXRhLnYxIhMKEUdldFZlcnNpb25SZXF1ZXN0IksKEkdldFZlcnNpb25SZXNwb25zZRIPCgd2ZXJzaW9uGAEgASgJEhMKC2FwaV92ZXJzaW9uGAIgASgJEg8KB3J1bnRpbWUYAyABKAkiHgoLRWNob1JlcXVlc3QSDwoHbWVzc2FnZRgBIAEoCSIfCgxFY2hvUmVzcG9uc2USDwoHbWVzc2FnZRgBIAEoCTLBAQoLTWV0YVNlcnZpY2USYQoKR2V0VmVyc2lvbhIlLmZvdW5kYXRpb24ubWV0YS52MS5HZXRWZXJzaW9uUmVxdWVzdBomLmZvdW5kYXRpb24ubWV0YS52MS5HZXRWZXJzaW9uUmVzcG9uc2UiBMjzGAESTwoERWNobxIfLmZvdW5kYXRpb24ubWV0YS52MS5FY2hvUmVxdWVzdBogLmZvdW5kYXRpb24ubWV0YS52MS5FY2hvUmVzcG9uc2UiBMjzGAFiBnByb3RvMw", [file_foundation_common_v1_access]);
+  fileDesc("Ch1mb3VuZGF0aW9uL21ldGEvdjEvbWV0YS5wcm90bxISZm91bmRhdGlvbi5tZXRhLnYxIhMKEUdldFZlcnNpb25SZXF1ZXN0IksKEkdldFZlcnNpb25SZXNwb25zZRIPCgd2ZXJzaW9uGAEgASgJEhMKC2FwaV92ZXJzaW9uGAIgASgJEg8KB3J1bnRpbWUYAyABKAkiHgoLRWNob1JlcXVlc3QSDwoHbWVzc2FnZRgBIAEoCSIfCgxFY2hvUmVzcG9uc2USDwoHbWVzc2FnZRgBIAEoCSIXChVMaXN0Q29ubmVjdG9yc1JlcXVlc3QiSwoWTGlzdENvbm5lY3RvcnNSZXNwb25zZRIxCgpjb25uZWN0b3JzGAEgAygLMh0uZm91bmRhdGlvbi5tZXRhLnYxLkNvbm5lY3RvciLGAQoJQ29ubmVjdG9yEgoKAmlkGAEgASgJEg8KB3ZlcnNpb24YAiABKAkSFAoMZGlzcGxheV9uYW1lGAMgASgJEhMKC2Rlc2NyaXB0aW9uGAQgASgJEjsKCmNyZWRlbnRpYWwYBSABKAsyJy5mb3VuZGF0aW9uLm1ldGEudjEuQ29ubmVjdG9yQ3JlZGVudGlhbBI0CgdhY3Rpb25zGAYgAygLMiMuZm91bmRhdGlvbi5tZXRhLnYxLkNvbm5lY3RvckFjdGlvbiJKChNDb25uZWN0b3JDcmVkZW50aWFsEgwKBGtpbmQYASABKAkSEwoLZGVzY3JpcHRpb24YAiABKAkSEAoIb3B0aW9uYWwYAyABKAgingEKD0Nvbm5lY3RvckFjdGlvbhILCgNyZWYYASABKAkSCgoCaWQYAiABKAkSEwoLZGVzY3JpcHRpb24YAyABKAkSLQoMaW5wdXRfc2NoZW1hGAQgASgLMhcuZ29vZ2xlLnByb3RvYnVmLlN0cnVjdBIuCg1vdXRwdXRfc2NoZW1hGAUgASgLMhcuZ29vZ2xlLnByb3RvYnVmLlN0cnVjdDKwAgoLTWV0YVNlcnZpY2USYQoKR2V0VmVyc2lvbhIlLmZvdW5kYXRpb24ubWV0YS52MS5HZXRWZXJzaW9uUmVxdWVzdBomLmZvdW5kYXRpb24ubWV0YS52MS5HZXRWZXJzaW9uUmVzcG9uc2UiBMjzGAESTwoERWNobxIfLmZvdW5kYXRpb24ubWV0YS52MS5FY2hvUmVxdWVzdBogLmZvdW5kYXRpb24ubWV0YS52MS5FY2hvUmVzcG9uc2UiBMjzGAESbQoOTGlzdENvbm5lY3RvcnMSKS5mb3VuZGF0aW9uLm1ldGEudjEuTGlzdENvbm5lY3RvcnNSZXF1ZXN0GiouZm91bmRhdGlvbi5tZXRhLnYxLkxpc3RDb25uZWN0b3JzUmVzcG9uc2UiBMjzGAFiBnByb3RvMw", [file_foundation_common_v1_access, file_google_protobuf_struct]);
 
 /**
  * @generated from message foundation.meta.v1.GetVersionRequest
@@ -98,6 +99,160 @@ export const EchoResponseSchema: GenMessage<EchoResponse> = /*@__PURE__*/
   messageDesc(file_foundation_meta_v1_meta, 3);
 
 /**
+ * @generated from message foundation.meta.v1.ListConnectorsRequest
+ */
+export type ListConnectorsRequest = Message<"foundation.meta.v1.ListConnectorsRequest"> & {
+};
+
+/**
+ * Describes the message foundation.meta.v1.ListConnectorsRequest.
+ * Use `create(ListConnectorsRequestSchema)` to create a new message.
+ */
+export const ListConnectorsRequestSchema: GenMessage<ListConnectorsRequest> = /*@__PURE__*/
+  messageDesc(file_foundation_meta_v1_meta, 4);
+
+/**
+ * @generated from message foundation.meta.v1.ListConnectorsResponse
+ */
+export type ListConnectorsResponse = Message<"foundation.meta.v1.ListConnectorsResponse"> & {
+  /**
+   * @generated from field: repeated foundation.meta.v1.Connector connectors = 1;
+   */
+  connectors: Connector[];
+};
+
+/**
+ * Describes the message foundation.meta.v1.ListConnectorsResponse.
+ * Use `create(ListConnectorsResponseSchema)` to create a new message.
+ */
+export const ListConnectorsResponseSchema: GenMessage<ListConnectorsResponse> = /*@__PURE__*/
+  messageDesc(file_foundation_meta_v1_meta, 5);
+
+/**
+ * A kind of external system workflows can act on.
+ *
+ * @generated from message foundation.meta.v1.Connector
+ */
+export type Connector = Message<"foundation.meta.v1.Connector"> & {
+  /**
+   * For example "slack".
+   *
+   * @generated from field: string id = 1;
+   */
+  id: string;
+
+  /**
+   * The connector's own version (semver); actions keep their inputs compatible within a major version.
+   *
+   * @generated from field: string version = 2;
+   */
+  version: string;
+
+  /**
+   * @generated from field: string display_name = 3;
+   */
+  displayName: string;
+
+  /**
+   * @generated from field: string description = 4;
+   */
+  description: string;
+
+  /**
+   * @generated from field: foundation.meta.v1.ConnectorCredential credential = 5;
+   */
+  credential?: ConnectorCredential | undefined;
+
+  /**
+   * @generated from field: repeated foundation.meta.v1.ConnectorAction actions = 6;
+   */
+  actions: ConnectorAction[];
+};
+
+/**
+ * Describes the message foundation.meta.v1.Connector.
+ * Use `create(ConnectorSchema)` to create a new message.
+ */
+export const ConnectorSchema: GenMessage<Connector> = /*@__PURE__*/
+  messageDesc(file_foundation_meta_v1_meta, 6);
+
+/**
+ * The secret a connector's actions use, stored with the secrets service and named by the workflow.
+ *
+ * @generated from message foundation.meta.v1.ConnectorCredential
+ */
+export type ConnectorCredential = Message<"foundation.meta.v1.ConnectorCredential"> & {
+  /**
+   * "none", "bearer_token", "webhook_url" or "http_credential".
+   *
+   * @generated from field: string kind = 1;
+   */
+  kind: string;
+
+  /**
+   * @generated from field: string description = 2;
+   */
+  description: string;
+
+  /**
+   * True when actions run without one.
+   *
+   * @generated from field: bool optional = 3;
+   */
+  optional: boolean;
+};
+
+/**
+ * Describes the message foundation.meta.v1.ConnectorCredential.
+ * Use `create(ConnectorCredentialSchema)` to create a new message.
+ */
+export const ConnectorCredentialSchema: GenMessage<ConnectorCredential> = /*@__PURE__*/
+  messageDesc(file_foundation_meta_v1_meta, 7);
+
+/**
+ * @generated from message foundation.meta.v1.ConnectorAction
+ */
+export type ConnectorAction = Message<"foundation.meta.v1.ConnectorAction"> & {
+  /**
+   * Connector id and action id, for example "slack.postMessage".
+   *
+   * @generated from field: string ref = 1;
+   */
+  ref: string;
+
+  /**
+   * @generated from field: string id = 2;
+   */
+  id: string;
+
+  /**
+   * @generated from field: string description = 3;
+   */
+  description: string;
+
+  /**
+   * JSON Schema of the action's input; input is validated against it before any request is made.
+   *
+   * @generated from field: google.protobuf.Struct input_schema = 4;
+   */
+  inputSchema?: JsonObject | undefined;
+
+  /**
+   * JSON Schema of the action's output.
+   *
+   * @generated from field: google.protobuf.Struct output_schema = 5;
+   */
+  outputSchema?: JsonObject | undefined;
+};
+
+/**
+ * Describes the message foundation.meta.v1.ConnectorAction.
+ * Use `create(ConnectorActionSchema)` to create a new message.
+ */
+export const ConnectorActionSchema: GenMessage<ConnectorAction> = /*@__PURE__*/
+  messageDesc(file_foundation_meta_v1_meta, 8);
+
+/**
  * Version and catalogs; public, served by every target (also as `GET /v1/meta/...`).
  *
  * @generated from service foundation.meta.v1.MetaService
@@ -124,6 +279,17 @@ export const MetaService: GenService<{
     methodKind: "unary";
     input: typeof EchoRequestSchema;
     output: typeof EchoResponseSchema;
+  },
+  /**
+   * The connector catalog: what each connector does and which credential it needs (also
+   * `GET /v1/meta/connectors`). Workflows name actions by `ref` (for example "http.request").
+   *
+   * @generated from rpc foundation.meta.v1.MetaService.ListConnectors
+   */
+  listConnectors: {
+    methodKind: "unary";
+    input: typeof ListConnectorsRequestSchema;
+    output: typeof ListConnectorsResponseSchema;
   },
 }> = /*@__PURE__*/
   serviceDesc(file_foundation_meta_v1_meta, 0);
