@@ -49,15 +49,6 @@ export class SigningKeyStore {
     return kid;
   }
 
-  /** Retires every key but the newest, for after a rotation once old tokens have expired. */
-  async retireAllButNewest(): Promise<number> {
-    const em = this.em.fork();
-    const keys = await em.find(SigningKeyEntity, { retiredAt: null }, { orderBy: { createdAt: 'desc' } });
-    for (const key of keys.slice(1)) key.retiredAt = new Date();
-    await em.flush();
-    return Math.max(0, keys.length - 1);
-  }
-
   async jwks(): Promise<JSONWebKeySet> {
     const keys = await this.em.fork().find(SigningKeyEntity, { retiredAt: null }, { orderBy: { createdAt: 'desc' } });
     return { keys: keys.map((k) => k.publicJwk as JWK) };
