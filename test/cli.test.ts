@@ -1,6 +1,6 @@
 import { randomUUID } from 'node:crypto';
 import http2 from 'node:http2';
-import { mkdtemp, readdir, rm } from 'node:fs/promises';
+import { mkdtemp, readdir, readFile, rm } from 'node:fs/promises';
 import net from 'node:net';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
@@ -27,6 +27,21 @@ describe('The foundation CLI', () => {
       const run = await runFoundation(['start', '--help']);
       expect(run.code, run.stderr).to.equal(0);
       expect(run.stdout).to.contain('foundation start [--target=').and.contain('--target');
+    });
+
+    it('prints the usage of secrets rotate-master-key for its --help and exits 0', async () => {
+      const run = await runFoundation(['secrets', 'rotate-master-key', '--help']);
+      expect(run.code, run.stderr).to.equal(0);
+      expect(run.stdout).to.contain('foundation secrets rotate-master-key').and.contain('FOUNDATION_MASTER_KEY_FILE').and.contain('DATABASE_URL');
+    });
+
+    it('lists the subcommands of secrets, and refuses an unknown one', async () => {
+      const help = await runFoundation(['secrets', '--help']);
+      expect(help.code, help.stderr).to.equal(0);
+      expect(help.stdout).to.contain('rotate-master-key');
+      const unknown = await runFoundation(['secrets', 'frobnicate']);
+      expect(unknown.code).to.equal(2);
+      expect(unknown.stderr).to.contain('unknown command "secrets frobnicate"');
     });
 
     it('refuses an unknown command with exit code 2 and the usage', async () => {
@@ -60,6 +75,28 @@ describe('The foundation CLI', () => {
     }
   });
 
+  describe('without a master key', () => {
+    it('stops the secrets service on an operator\'s database, naming both variables, without a stack trace', async () => {
+      const run = await runFoundation(['start', '--target=secrets'], {
+        DATABASE_URL: 'postgres://owner:pw@127.0.0.1:1/foundation',
+        FOUNDATION_DATABASE_APP_URL: 'postgres://app:pw@127.0.0.1:1/foundation',
+        FOUNDATION_REDIS_URL: 'redis://127.0.0.1:1',
+        FOUNDATION_MIGRATE_ON_START: 'false',
+        FOUNDATION_SERVICE_KEY: 'k'.repeat(32),
+      });
+      expect(run.code, run.stderr).to.equal(2);
+      expect(run.stderr).to.contain('FOUNDATION_MASTER_KEY_FILE').and.contain('FOUNDATION_MASTER_KEY ');
+      expect(run.stderr).not.to.match(STACK_FRAME);
+    });
+
+    it('refuses to rotate a single FOUNDATION_MASTER_KEY in place', async () => {
+      const run = await runFoundation(['secrets', 'rotate-master-key'], { FOUNDATION_MASTER_KEY: Buffer.alloc(32, 7).toString('base64') });
+      expect(run.code, run.stderr).to.equal(2);
+      expect(run.stderr).to.contain('keyring file').and.contain('FOUNDATION_MASTER_KEY_FILE');
+      expect(run.stderr).not.to.match(STACK_FRAME);
+    });
+  });
+
   describe('without Redis', () => {
     it('says how to get a redis-server when none is on PATH, before starting a database', async () => {
       const emptyPath = await mkdtemp(join(tmpdir(), 'foundation-no-redis-'));
@@ -89,6 +126,16 @@ describe('The foundation CLI', () => {
       const run = await runFoundation(['migrate'], infrastructure.env);
       expect(run.code, `${run.stderr}\n${run.stdout}`).to.equal(0);
       expect(run.stdout).to.contain('database schema is up to date');
+    });
+
+    it('rotates the master key of the keyring file as the schema owner and exits 0', async () => {
+      const keyringFile = infrastructure.env.FOUNDATION_MASTER_KEY_FILE!;
+      const before = JSON.parse(await readFile(keyringFile, 'utf8')) as { activeKeyId: string };
+      const run = await runFoundation(['secrets', 'rotate-master-key'], infrastructure.env);
+      expect(run.code, `${run.stderr}\n${run.stdout}`).to.equal(0);
+      const after = JSON.parse(await readFile(keyringFile, 'utf8')) as { activeKeyId: string; keys: Record<string, string> };
+      expect(Object.keys(after.keys)).to.have.members([before.activeKeyId, after.activeKeyId]);
+      expect(run.stdout).to.contain(`master key ${after.activeKeyId} added`).and.contain(`every data key is wrapped by ${after.activeKeyId}`);
     });
 
     describe('start, then SIGTERM', () => {

@@ -1,12 +1,12 @@
 import { Code, createClient } from '@connectrpc/connect';
 import { createGrpcTransport } from '@connectrpc/connect-node';
-import { Access, AuthService, OrgService } from '@foundation/contracts';
+import { Access, AuthService, OrgService, SecretsService } from '@foundation/contracts';
 import { methodAccess, SERVICE_TOKEN_HEADER, ServiceTokenIssuer } from '@foundation/kit';
 import { expectRpcError, signUp, startTestPlatform, type TestAccount, type TestPlatform } from '@foundation/testing';
 import { expect } from 'chai';
 
 /** Every ACCESS_INTERNAL RPC, found from the contracts so a new one is covered without editing this file. */
-const INTERNAL_RPCS = [AuthService, OrgService].flatMap((service) =>
+const INTERNAL_RPCS = [AuthService, OrgService, SecretsService].flatMap((service) =>
   service.methods.filter((m) => methodAccess(m) === Access.INTERNAL).map((method) => ({ service, method })),
 );
 
@@ -31,7 +31,7 @@ describe('Internal RPCs', () => {
   };
 
   it('exist (the list below is not empty)', () => {
-    expect(INTERNAL_RPCS.map((r) => r.method.name)).to.include.members(['LookupUser', 'CheckMembership']);
+    expect(INTERNAL_RPCS.map((r) => r.method.name)).to.include.members(['LookupUser', 'CheckMembership', 'ResolveSecret']);
   });
 
   for (const { service, method } of INTERNAL_RPCS) {

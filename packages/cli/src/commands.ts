@@ -1,6 +1,8 @@
-import type { Logger } from '@foundation/kit';
+import { ConfigError, type Logger } from '@foundation/kit';
+import { rotateMasterKey } from '@foundation/secrets';
 import type { FoundationConfig } from './config.js';
 import { migrate, prepareDatabase, prepareInfrastructure } from './infrastructure.js';
+import { keyringFileToRotate } from './master-key-source.js';
 import { PLATFORM_VERSION } from './platform-version.js';
 import { buildTargets, parseTargets } from './targets.js';
 
@@ -55,4 +57,22 @@ export async function runMigrate(config: FoundationConfig, log: Logger): Promise
     for (const stop of stops.reverse()) await stop();
   }
   return 0;
+}
+
+/**
+ * `foundation secrets rotate-master-key`: a new active master key in the keyring file and every org's data
+ * key re-wrapped with it, as the schema owner (DATABASE_URL, or the embedded database while `start` is not
+ * running). Services may keep running. Exits 1 when a data key could not be re-wrapped.
+ */
+export async function runRotateMasterKey(config: FoundationConfig, log: Logger): Promise<number> {
+  const keyringFile = keyringFileToRotate(config);
+  const stops: (() => Promise<void>)[] = [];
+  try {
+    const ownerUrl = config.DATABASE_URL ?? (await prepareDatabase(config, log, stops, [])).ownerUrl;
+    if (!ownerUrl) throw new ConfigError('rotating the master key connects as the schema owner: set DATABASE_URL');
+    const report = await rotateMasterKey({ ownerUrl, keyringFile, progress: (line) => console.log(line) });
+    return report.failed === 0 ? 0 : 1;
+  } finally {
+    for (const stop of stops.reverse()) await stop();
+  }
 }

@@ -1,4 +1,5 @@
 import { durationMs, parseEnvConfig, port } from '@foundation/kit';
+import { decodeMasterKey, MASTER_KEY_FORMAT } from '@foundation/secrets';
 import { z } from 'zod';
 
 const flag = () => z.enum(['true', 'false']).transform((v) => v === 'true');
@@ -31,9 +32,22 @@ export const configSchema = z.object({
    * characters). Unset with embedded PostgreSQL: generated into the data dir; otherwise required.
    */
   FOUNDATION_SERVICE_KEY: z.string().min(32, 'must be at least 32 characters (e.g. openssl rand -base64 32)').optional(),
+  /**
+   * The keyring file of master keys that wrap the orgs' secret data keys (JSON, mode 0600; see
+   * docs/secrets.md); `foundation secrets rotate-master-key` adds keys to it. Unset with embedded
+   * PostgreSQL: generated into the data dir; otherwise this or FOUNDATION_MASTER_KEY is required by the
+   * secrets service.
+   */
+  FOUNDATION_MASTER_KEY_FILE: z.string().min(1).optional(),
+  /** One master key instead of a keyring file; it cannot be rotated in place. */
+  FOUNDATION_MASTER_KEY: z
+    .string()
+    .refine((text) => decodeMasterKey(text) !== undefined, `must be ${MASTER_KEY_FORMAT}`)
+    .optional(),
   /** Where other processes serve a service this process does not run (split mode). */
   FOUNDATION_AUTH_URL: url().optional(),
   FOUNDATION_ORG_URL: url().optional(),
+  FOUNDATION_SECRETS_URL: url().optional(),
   FOUNDATION_ACCESS_TOKEN_TTL: durationMs().default(600_000),
   FOUNDATION_REFRESH_TOKEN_TTL: durationMs().default(30 * 86_400_000),
   FOUNDATION_LOGIN_MAX_ATTEMPTS_PER_ACCOUNT: count().default(10),

@@ -97,7 +97,8 @@ async function serviceKey(config: FoundationConfig): Promise<Uint8Array> {
   return new TextEncoder().encode(await readOrCreateSecretFile(join(resolve(config.FOUNDATION_DATA_DIR), 'service.key')));
 }
 
-function usesExternalDatabase(config: FoundationConfig): boolean {
+/** Whether the operator named their own PostgreSQL; otherwise `start` runs an embedded one. */
+export function usesExternalDatabase(config: FoundationConfig): boolean {
   return config.DATABASE_URL !== undefined || config.FOUNDATION_DATABASE_APP_URL !== undefined;
 }
 

@@ -1,5 +1,5 @@
 import type { Client } from '@connectrpc/connect';
-import { AuthService, OrgService } from '@foundation/contracts';
+import { AuthService, OrgService, SecretsService } from '@foundation/contracts';
 import { ConfigError, createServiceClient, type ServiceLocation, type ServiceTokenIssuer, type TransportFactory } from '@foundation/kit';
 import type { FoundationConfig } from './config.js';
 import type { Target } from './targets.js';
@@ -7,12 +7,17 @@ import type { Target } from './targets.js';
 export interface ServiceClients {
   auth: Client<typeof AuthService>;
   org: Client<typeof OrgService>;
+  secrets: Client<typeof SecretsService>;
 }
+
+type UrlVariable = 'FOUNDATION_AUTH_URL' | 'FOUNDATION_ORG_URL' | 'FOUNDATION_SECRETS_URL';
 
 /**
  * Clients of other services for one calling service (`identity`): in-process for services this process
  * runs, gRPC to FOUNDATION_<SERVICE>_URL for the others (a missing URL is a configuration error naming the
- * variable).
+ * variable). Auth and org are located at once, since every process's interceptors call them; the others
+ * when first asked for, so only a process whose targets call a service (execution calls secrets) needs
+ * its URL — still at start, where the target is built.
  */
 export function createServiceClients(
   config: FoundationConfig,
@@ -20,14 +25,18 @@ export function createServiceClients(
   inProcess: TransportFactory,
   identity: ServiceTokenIssuer,
 ): ServiceClients {
-  const locate = (target: Target, variable: 'FOUNDATION_AUTH_URL' | 'FOUNDATION_ORG_URL'): ServiceLocation => {
+  const locate = (target: Target, variable: UrlVariable): ServiceLocation => {
     if (targets.has(target)) return { inProcess };
     const baseUrl = config[variable];
     if (!baseUrl) throw new ConfigError(`this process does not run the ${target} service: set ${variable} to where it runs`);
     return { baseUrl };
   };
+  let secrets: Client<typeof SecretsService> | undefined;
   return {
     auth: createServiceClient(AuthService, locate('auth', 'FOUNDATION_AUTH_URL'), identity),
     org: createServiceClient(OrgService, locate('org', 'FOUNDATION_ORG_URL'), identity),
+    get secrets() {
+      return (secrets ??= createServiceClient(SecretsService, locate('secrets', 'FOUNDATION_SECRETS_URL'), identity));
+    },
   };
 }

@@ -1,6 +1,7 @@
 import { authMigrations } from '@foundation/auth';
 import type { ServiceMigrations } from '@foundation/db';
 import { orgMigrations } from '@foundation/org';
+import { secretsMigrations } from '@foundation/secrets';
 
 /** Every service schema, in the order they are migrated. */
-export const ALL_SERVICE_MIGRATIONS: ServiceMigrations[] = [authMigrations, orgMigrations];
+export const ALL_SERVICE_MIGRATIONS: ServiceMigrations[] = [authMigrations, orgMigrations, secretsMigrations];

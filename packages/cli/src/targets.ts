@@ -16,14 +16,16 @@ import {
 } from '@foundation/kit';
 import { createMetaModule } from '@foundation/meta';
 import { createOrgModule } from '@foundation/org';
+import { createSecretsModule } from '@foundation/secrets';
 import { Redis } from 'ioredis';
 import type { FoundationConfig } from './config.js';
 import type { Infrastructure } from './infrastructure.js';
+import { masterKeySource } from './master-key-source.js';
 import { PLATFORM_VERSION } from './platform-version.js';
 import { createServiceClients } from './service-clients.js';
 
 /** The services a process can run; `all` is every one of them. The meta service runs in every process. */
-export const TARGETS = ['auth', 'org'] as const;
+export const TARGETS = ['auth', 'org', 'secrets'] as const;
 export type Target = (typeof TARGETS)[number];
 
 /** Parses `--target`; a bad value is a ConfigError, which the CLI reports as a message, not a stack trace. */
@@ -52,6 +54,8 @@ export async function buildTargets(
   infrastructure: Pick<Infrastructure, 'databaseAppUrl' | 'redisUrl' | 'serviceKey'>,
   log = createLogger({ level: config.FOUNDATION_LOG_LEVEL, target: [...targets].join(',') }),
 ): Promise<RunningTargets> {
+  // Before any connection is opened: a deployment without its master key stops here, naming the variables.
+  const masterKeys = targets.has('secrets') ? await masterKeySource(config) : undefined;
   const inProcess = createDeferredTransportFactory();
   /** Clients that call other services as `caller`, proving it with a service token. */
   const clientsOf = (caller: string) =>
@@ -79,6 +83,7 @@ export async function buildTargets(
     );
   }
   if (targets.has('org')) modules.push(await createOrgModule({ ...database, auth: clientsOf('org').auth }));
+  if (masterKeys) modules.push(await createSecretsModule({ ...database, masterKeys, log }));
 
   const accessTokens = new AccessTokenVerifier({
     fetchJwks: async () => JSON.parse((await clients.auth.getJwks({})).jwksJson),

@@ -6,5 +6,6 @@ export * from './gen/foundation/common/v1/role_pb.js';
 export * from './gen/foundation/auth/v1/auth_pb.js';
 export * from './gen/foundation/org/v1/org_pb.js';
 export * from './gen/foundation/meta/v1/meta_pb.js';
+export * from './gen/foundation/secrets/v1/secrets_pb.js';
 export * from './gen/grpc/health/v1/health_pb.js';
 export * from './gen/google/rpc/error_details_pb.js';

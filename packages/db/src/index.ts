@@ -17,6 +17,7 @@ export { createOrm, type OrmOptions } from './orm.js';
 export { postgresUrl, type PostgresUrlParts } from './postgres-url.js';
 export { type AppliedMigration, type ServiceMigrations } from './schema-migrator.js';
 export { readOrCreateSecretFile } from './secret-file.js';
+export { withSqlClient } from './sql-client.js';
 export { tenantRlsSql } from './tenant-rls-sql.js';
 export { withScope, withTenant, withUser, type Scope } from './tenant-transaction.js';
 export {

@@ -9,7 +9,7 @@ export { HealthState } from './health.js';
 export { createLogger } from './logger.js';
 export type { Logger, LoggerOptions } from './logger.js';
 export { methodAccess } from './method-access.js';
-export { callerKey, clientAddressKey, requestIdKey, requireCaller, requireTenant, serviceCallerKey, tenantKey } from './request-context.js';
+export { callerKey, clientAddressKey, requestIdKey, requireCaller, requireServiceCaller, requireTenant, serviceCallerKey, tenantKey } from './request-context.js';
 export type { Caller, Tenant, TenantRole } from './request-context.js';
 export { codeName } from './request-interceptor.js';
 export { ERROR_DOMAIN, invalidFields, reasonOf, rpcError } from './rpc-error.js';

@@ -1,4 +1,4 @@
-import { fromBinary, fromJsonString } from '@bufbuild/protobuf';
+import { fromBinary, fromJsonString, type DescMessage } from '@bufbuild/protobuf';
 import { createContextValues, type ConnectRouter } from '@connectrpc/connect';
 import type { UniversalHandler, UniversalServerRequest } from '@connectrpc/connect/protocol';
 import { malformedRequestKey, requestTooLargeKey } from './request-context.js';
@@ -74,11 +74,27 @@ function decodeProblem(handler: UniversalHandler, framing: Framing, bytes: Uint8
     message = bytes.subarray(ENVELOPE_HEADER_BYTES);
   }
   try {
-    if (framing === 'json') fromJsonString(handler.method.input, strictUtf8.decode(message), { ignoreUnknownFields: true });
+    if (framing === 'json') decodeJson(handler.method.input, strictUtf8.decode(message));
     else fromBinary(handler.method.input, message);
     return undefined;
   } catch (e) {
     return e instanceof Error ? e.message : String(e);
+  }
+}
+
+/**
+ * Decodes a JSON message, throwing a problem without the input it quotes: protobuf-es writes "expected
+ * string, got 12345" and V8's JSON.parse errors quote the body, which may hold a password or a secret's
+ * value. The problem ends up in the client's error and in the log line, so only the field and the
+ * expected type are kept.
+ */
+function decodeJson(schema: DescMessage, json: string): void {
+  try {
+    fromJsonString(schema, json, { ignoreUnknownFields: true });
+  } catch (e) {
+    const match = /^(cannot decode (?:field|message|enum) [\w.]+ from JSON)(?:: (expected [a-z0-9 ]+)(?:,|$))?/.exec(e instanceof Error ? e.message : '');
+    if (!match) throw new Error('the body is not valid JSON');
+    throw new Error(match[2] ? `${match[1]}: ${match[2]}` : match[1]);
   }
 }
 

@@ -47,3 +47,10 @@ export function requireTenant(ctx: HandlerContext): Tenant {
   if (!tenant) throw new Error(`${ctx.method.name} ran without a tenant: is its access option ACCESS_TENANT?`);
   return tenant;
 }
+
+/** The calling service of an ACCESS_INTERNAL RPC, from its verified service token; a bug if there is none. */
+export function requireServiceCaller(ctx: HandlerContext): string {
+  const service = ctx.values.get(serviceCallerKey);
+  if (!service) throw new Error(`${ctx.method.name} ran without a calling service: is its access option ACCESS_INTERNAL?`);
+  return service;
+}

@@ -1,3 +1,4 @@
+import { setMaxListeners } from 'node:events';
 import http from 'node:http';
 import http2 from 'node:http2';
 import type net from 'node:net';
@@ -48,6 +49,9 @@ export class FoundationServer {
     this.health = new HealthState(serviceNames, async () => {
       await Promise.all(options.modules.map((m) => m.checkReady?.()));
     });
+    // Every in-flight call links its own signal to the shutdown signal, so past ten concurrent calls Node
+    // would warn of a listener leak that is none; each call removes its listener when it ends.
+    setMaxListeners(0, this.shutdown.signal);
     this.allInterceptors = [createRequestInterceptor(options.log, options.metrics), ...options.interceptors];
     this.routes = (router) => {
       registerHealthService(router, this.health);

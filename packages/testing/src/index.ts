@@ -3,3 +3,9 @@ export type { PlatformClients, TestPlatform, TestPlatformOptions } from './test-
 export { inOrg, signUp, TEST_PASSWORD } from './accounts.js';
 export type { TestAccount } from './accounts.js';
 export { expectRpcError } from './expect-rpc-error.js';
+export { invalidFieldOf, orgWithRoles, uniqueSlug } from './org-fixtures.js';
+export type { OrgWithRoles } from './org-fixtures.js';
+export { withDatabase } from './database-access.js';
+export type { DatabaseRole } from './database-access.js';
+export { createTestKeyringFile } from './test-keyring-file.js';
+export type { TestKeyringFile } from './test-keyring-file.js';

@@ -2,14 +2,16 @@ import { randomBytes } from 'node:crypto';
 import { createClient, type Client, type Transport } from '@connectrpc/connect';
 import { createConnectTransport, createGrpcTransport } from '@connectrpc/connect-node';
 import { ALL_SERVICE_MIGRATIONS, buildTargets, parseTargets, readConfig, startRedisServer, type RedisServerProcess, type RunningTargets } from '@foundation/cli';
-import { AuthService, MetaService, OrgService } from '@foundation/contracts';
+import { AuthService, MetaService, OrgService, SecretsService } from '@foundation/contracts';
 import { createTestDatabase, type TestDatabase } from '@foundation/db';
 import { createLogger } from '@foundation/kit';
+import { createTestKeyringFile } from './test-keyring-file.js';
 
 export interface PlatformClients {
   auth: Client<typeof AuthService>;
   org: Client<typeof OrgService>;
   meta: Client<typeof MetaService>;
+  secrets: Client<typeof SecretsService>;
 }
 
 export interface TestPlatform {
@@ -24,6 +26,8 @@ export interface TestPlatform {
   redis: RedisServerProcess;
   /** The key that signs this platform's service tokens, for tests that act as a Foundation service. */
   serviceKey: Uint8Array;
+  /** The master keyring file the secrets service reads, for rotation tests; unset on FOUNDATION_MASTER_KEY. */
+  masterKeyFile: string | undefined;
   /** Every JSON log line the platform wrote (none with `discardLogs`). */
   logLines: string[];
   running: RunningTargets;
@@ -31,7 +35,10 @@ export interface TestPlatform {
 }
 
 export interface TestPlatformOptions {
-  /** Extra FOUNDATION_* settings, as environment variables. */
+  /**
+   * Extra FOUNDATION_* settings, as environment variables. Without FOUNDATION_MASTER_KEY_FILE or
+   * FOUNDATION_MASTER_KEY, the platform gets a keyring file of its own, removed on close.
+   */
   env?: Record<string, string>;
   /** Reuse a database (for instance to restart the platform on the same data). */
   database?: TestDatabase;
@@ -49,6 +56,8 @@ export interface TestPlatformOptions {
 export async function startTestPlatform(options: TestPlatformOptions = {}): Promise<TestPlatform> {
   const database = options.database ?? (await createTestDatabase({ services: ALL_SERVICE_MIGRATIONS }));
   const redis = await startRedisServer();
+  const keyring = options.env?.FOUNDATION_MASTER_KEY_FILE || options.env?.FOUNDATION_MASTER_KEY ? undefined : await createTestKeyringFile();
+  const masterKeyFile = options.env?.FOUNDATION_MASTER_KEY_FILE ?? keyring?.path;
   const config = readConfig({
     FOUNDATION_PORT: '0',
     DATABASE_URL: database.ownerUrl,
@@ -56,6 +65,7 @@ export async function startTestPlatform(options: TestPlatformOptions = {}): Prom
     FOUNDATION_REDIS_URL: redis.url,
     FOUNDATION_MIGRATE_ON_START: 'false',
     FOUNDATION_SHUTDOWN_GRACE: '2s',
+    ...(keyring && { FOUNDATION_MASTER_KEY_FILE: keyring.path }),
     ...options.env,
   });
   const logLines: string[] = [];
@@ -72,11 +82,13 @@ export async function startTestPlatform(options: TestPlatformOptions = {}): Prom
     database,
     redis,
     serviceKey,
+    masterKeyFile,
     logLines,
     running,
     close: async () => {
       await running.close();
       await redis.stop();
+      await keyring?.remove();
       if (!options.database) await database.drop();
     },
   };
@@ -87,5 +99,6 @@ export function clientsOver(transport: Transport): PlatformClients {
     auth: createClient(AuthService, transport),
     org: createClient(OrgService, transport),
     meta: createClient(MetaService, transport),
+    secrets: createClient(SecretsService, transport),
   };
 }

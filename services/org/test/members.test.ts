@@ -1,8 +1,7 @@
 import { Code } from '@connectrpc/connect';
 import { Role } from '@foundation/contracts';
-import { expectRpcError, inOrg, signUp, startTestPlatform, type TestAccount, type TestPlatform } from '@foundation/testing';
+import { expectRpcError, inOrg, invalidFieldOf, orgWithRoles, signUp, startTestPlatform, type TestAccount, type TestPlatform, uniqueSlug } from '@foundation/testing';
 import { expect } from 'chai';
-import { invalidFieldOf, orgWithRoles, uniqueSlug } from './org-fixtures.js';
 
 describe('OrgService', () => {
   let platform: TestPlatform;

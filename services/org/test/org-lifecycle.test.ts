@@ -1,8 +1,7 @@
 import { Code } from '@connectrpc/connect';
 import { Role } from '@foundation/contracts';
-import { expectRpcError, inOrg, signUp, startTestPlatform, type TestPlatform } from '@foundation/testing';
+import { expectRpcError, inOrg, invalidFieldOf, signUp, startTestPlatform, type TestPlatform, uniqueSlug, withDatabase } from '@foundation/testing';
 import { expect } from 'chai';
-import { invalidFieldOf, uniqueSlug, withDatabase } from './org-fixtures.js';
 
 describe('OrgService', () => {
   let platform: TestPlatform;

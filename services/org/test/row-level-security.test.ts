@@ -1,8 +1,7 @@
 import { randomUUID } from 'node:crypto';
-import { startTestPlatform, type TestPlatform } from '@foundation/testing';
+import { orgWithRoles, type OrgWithRoles, startTestPlatform, type TestPlatform, withDatabase } from '@foundation/testing';
 import { expect } from 'chai';
 import type pg from 'pg';
-import { orgWithRoles, withDatabase, type OrgWithRoles } from './org-fixtures.js';
 
 /**
  * Row-level security is the backstop behind the tenant interceptor: these tests talk SQL straight to the

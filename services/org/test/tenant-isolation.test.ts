@@ -1,9 +1,8 @@
 import { Code, type CallOptions, type Client } from '@connectrpc/connect';
 import { Access, OrgService, Role } from '@foundation/contracts';
 import { methodAccess } from '@foundation/kit';
-import { expectRpcError, inOrg, signUp, startTestPlatform, type TestAccount, type TestPlatform } from '@foundation/testing';
+import { expectRpcError, inOrg, orgWithRoles, type OrgWithRoles, signUp, startTestPlatform, type TestAccount, type TestPlatform } from '@foundation/testing';
 import { expect } from 'chai';
-import { orgWithRoles, type OrgWithRoles } from './org-fixtures.js';
 
 /** Every RPC of OrgService that acts on the org of X-Org-Id, read from the contract. */
 const TENANT_RPCS = OrgService.methods.filter((method) => methodAccess(method) === Access.TENANT);

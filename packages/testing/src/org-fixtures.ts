@@ -1,9 +1,8 @@
 import { randomBytes } from 'node:crypto';
 import type { ConnectError } from '@connectrpc/connect';
 import { ErrorInfoSchema, Role, type Org } from '@foundation/contracts';
-import { postgresUrl } from '@foundation/db';
-import { inOrg, signUp, type PlatformClients, type TestAccount, type TestPlatform } from '@foundation/testing';
-import pg from 'pg';
+import { inOrg, signUp, type TestAccount } from './accounts.js';
+import type { PlatformClients } from './test-platform.js';
 
 /** A slug no other test uses. */
 export function uniqueSlug(prefix = 'org'): string {
@@ -34,23 +33,4 @@ export async function orgWithRoles(clients: PlatformClients): Promise<OrgWithRol
 /** The `field` of an INVALID_FIELD error's ErrorInfo: which request field was refused. */
 export function invalidFieldOf(error: ConnectError): string | undefined {
   return error.findDetails(ErrorInfoSchema)[0]?.metadata.field;
-}
-
-/** Which connection to open to the platform's database. */
-export type DatabaseRole = 'app' | 'owner' | 'superuser';
-
-/**
- * Runs `work` on a plain `pg` connection to the platform's database as `role`: the app role and the schema
- * owner are bound by row-level security; the superuser sees every row (for checking what was written).
- */
-export async function withDatabase<T>(platform: TestPlatform, role: DatabaseRole, work: (client: pg.Client) => Promise<T>): Promise<T> {
-  const { database } = platform;
-  const url = { app: database.appUrl, owner: database.ownerUrl, superuser: postgresUrl(database.superuserUrl, { database: database.database }) }[role];
-  const client = new pg.Client({ connectionString: url });
-  await client.connect();
-  try {
-    return await work(client);
-  } finally {
-    await client.end();
-  }
 }
