@@ -12,7 +12,7 @@ export { methodAccess } from './method-access.js';
 export { callerKey, clientAddressKey, requestIdKey, requireCaller, requireServiceCaller, requireTenant, serviceCallerKey, tenantKey } from './request-context.js';
 export type { Caller, Tenant, TenantRole } from './request-context.js';
 export { codeName } from './request-interceptor.js';
-export { ERROR_DOMAIN, invalidFields, reasonOf, rpcError } from './rpc-error.js';
+export { assertValid, ERROR_DOMAIN, invalidFields, reasonOf, rpcError } from './rpc-error.js';
 export type { FieldViolation, Reason } from './rpc-error.js';
 export { RpcMetrics } from './rpc-metrics.js';
 export { FoundationServer } from './server.js';

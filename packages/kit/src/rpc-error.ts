@@ -38,6 +38,11 @@ export function invalidFields(violations: FieldViolation[]): ConnectError {
   return error;
 }
 
+/** Throws `invalidFields(violations)` when there are any: the one way handlers reject a request's fields. */
+export function assertValid(violations: FieldViolation[]): void {
+  if (violations.length > 0) throw invalidFields(violations);
+}
+
 /** The ErrorInfo reason of an error, or undefined when it has none (clients and tests switch on it). */
 export function reasonOf(error: unknown): string | undefined {
   return ConnectError.from(error).findDetails(ErrorInfoSchema)[0]?.reason;

@@ -17,7 +17,7 @@ import {
   type SignUpRequest,
   type User as UserMessage,
 } from '@foundation/contracts';
-import { clientAddressKey, invalidFields, nameViolations, pageOf, readPage, requireCaller, roleToProto, rpcError, tenantKey, uuidViolations } from '@foundation/kit';
+import { assertValid, clientAddressKey, nameViolations, pageOf, readPage, requireCaller, roleToProto, rpcError, tenantKey, uuidViolations } from '@foundation/kit';
 import type { EntityManager } from '@mikro-orm/postgresql';
 import { UniqueConstraintViolationException } from '@mikro-orm/postgresql';
 import { v7 as uuidv7 } from 'uuid';
@@ -52,7 +52,7 @@ export class AuthServiceImpl implements ServiceImpl<typeof AuthService> {
       ...passwordViolations('password', req.password),
       ...nameViolations('display_name', req.displayName),
     ];
-    if (violations.length > 0) throw invalidFields(violations);
+    assertValid(violations);
     const passwordHash = await hashPassword(req.password);
     // The account and its first refresh token commit together: a failed sign-up leaves no account behind.
     const { user, refreshToken } = await this.deps.em.fork().transactional(async (em) => {
@@ -134,7 +134,7 @@ export class AuthServiceImpl implements ServiceImpl<typeof AuthService> {
     const expiresAt = req.expiresAt && timestampDate(req.expiresAt);
     const violations = nameViolations('name', req.name);
     if (expiresAt && expiresAt.getTime() <= Date.now()) violations.push({ field: 'expires_at', description: 'must be in the future' });
-    if (violations.length > 0) throw invalidFields(violations);
+    assertValid(violations);
     const { apiToken, token } = await this.deps.apiTokens.create(caller.userId, req.name.trim(), expiresAt);
     return { apiToken: apiTokenMessage(apiToken), token };
   }
@@ -149,7 +149,7 @@ export class AuthServiceImpl implements ServiceImpl<typeof AuthService> {
   async revokeApiToken(req: RevokeApiTokenRequest, ctx: HandlerContext) {
     const caller = requireCaller(ctx);
     const violations = uuidViolations('id', req.id);
-    if (violations.length > 0) throw invalidFields(violations);
+    assertValid(violations);
     if (!(await this.deps.apiTokens.revoke(caller.userId, req.id))) {
       throw rpcError(Code.NotFound, 'NOT_FOUND', `you have no API token with id ${req.id}`);
     }
@@ -164,7 +164,7 @@ export class AuthServiceImpl implements ServiceImpl<typeof AuthService> {
 
   async lookupUser(req: LookupUserRequest) {
     const violations = emailViolations('email', req.email);
-    if (violations.length > 0) throw invalidFields(violations);
+    assertValid(violations);
     const user = await this.deps.em.fork().findOne(UserEntity, { email: normalizeEmail(req.email) });
     if (!user) throw rpcError(Code.NotFound, 'NOT_FOUND', `no account has the email ${normalizeEmail(req.email)}; ask them to sign up first`);
     return { user: userMessage(user) };

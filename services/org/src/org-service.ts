@@ -15,7 +15,7 @@ import {
   type UpdateMemberRoleRequest,
 } from '@foundation/contracts';
 import {
-  invalidFields,
+  assertValid,
   nameViolations,
   pageOf,
   readPage,
@@ -25,7 +25,6 @@ import {
   roleFromProto,
   roleToProto,
   uuidViolations,
-  type FieldViolation,
 } from '@foundation/kit';
 import type { Membership, Org } from './entities.js';
 import type { Account, MembershipStore } from './membership-store.js';
@@ -106,10 +105,6 @@ export class OrgServiceImpl implements ServiceImpl<typeof OrgService> {
     return { role: roleToProto(role) };
   }
 
-}
-
-function assertValid(violations: FieldViolation[]): void {
-  if (violations.length > 0) throw invalidFields(violations);
 }
 
 /** ListMembers pages by join time: its cursor key is a timestamp as `toISOString()` writes it. */

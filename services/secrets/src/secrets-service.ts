@@ -13,7 +13,7 @@ import {
   type UpdateSecretRequest,
 } from '@foundation/contracts';
 import {
-  invalidFields,
+  assertValid,
   pageOf,
   readPage,
   requestIdKey,
@@ -22,7 +22,6 @@ import {
   requireTenant,
   rpcError,
   uuidViolations,
-  type FieldViolation,
   type Logger,
   type Tenant,
 } from '@foundation/kit';
@@ -120,10 +119,6 @@ function assertMayWrite(tenant: Tenant): void {
   if (tenant.role === 'member') {
     throw rpcError(Code.PermissionDenied, 'ROLE_INSUFFICIENT', 'only an owner or admin may change secrets; your role is member');
   }
-}
-
-function assertValid(violations: FieldViolation[]): void {
-  if (violations.length > 0) throw invalidFields(violations);
 }
 
 function secretMessage(secret: Secret) {
