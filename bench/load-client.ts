@@ -6,65 +6,20 @@
  *     node --import tsx bench/load-client.ts
  *
  * Closed loop: N workers each keep one call in flight. For every protocol and concurrency it warms both
- * calls up, then measures echo and GetMe in interleaved slices (echo, GetMe, GetMe, echo, …) so drift and
- * noise land on both. Results go to stdout as one JSON document; progress goes to stderr. When started with
- * an IPC channel it tells the parent when each measured slice begins and ends, so the parent can sample
- * the server's CPU over exactly those windows.
+ * calls up, then measures echo and GetMe in short interleaved slices (echo, GetMe, GetMe, echo, …) so that
+ * drift and noise land on both. Results go to stdout as one JSON document; progress goes to stderr.
+ *
+ * Started by run.ts (with an IPC channel), it reports the start and end of every measured slice and waits
+ * for a verdict: run.ts measures where the machine's CPU went during the slice and rejects a slice that
+ * something outside the benchmark disturbed, which is then measured again.
  */
 import { createClient, type Transport } from '@connectrpc/connect';
 import { createConnectTransport, createGrpcTransport } from '@connectrpc/connect-node';
 import { AuthService, MetaService, Role } from '@foundation/contracts';
-
-export type Protocol = 'grpc' | 'connect-h1' | 'connect-h2';
-export type Call = 'echo' | 'getMe';
-
-export interface CaseResult {
-  protocol: Protocol;
-  concurrency: number;
-  call: Call;
-  calls: number;
-  errors: number;
-  firstError?: string;
-  seconds: number;
-  rps: number;
-  p50Ms: number;
-  p99Ms: number;
-  /** This client process's CPU over the measured slices, in cores (1 = one core busy). */
-  clientCores: number;
-}
-
-export interface LoadResults {
-  settings: Settings;
-  cases: CaseResult[];
-}
-
-/** What the parent receives over IPC around each measured slice. */
-export type SliceMessage = { slice: 'start' | 'end'; protocol: Protocol; concurrency: number; call: Call };
-
-interface Settings {
-  baseUrl: string;
-  protocols: Protocol[];
-  concurrencies: number[];
-  warmupMs: number;
-  sliceMs: number;
-  slicesPerCall: number;
-}
-
-const env = process.env;
-const settings: Settings = {
-  baseUrl: required('BENCH_BASE_URL'),
-  protocols: (env.BENCH_PROTOCOLS ?? 'grpc,connect-h1').split(',').map((p) => p.trim() as Protocol),
-  concurrencies: (env.BENCH_CONCURRENCY ?? '1,32').split(',').map(Number),
-  warmupMs: Number(env.BENCH_WARMUP_MS ?? 2000),
-  sliceMs: Number(env.BENCH_SLICE_MS ?? 4000),
-  slicesPerCall: Number(env.BENCH_SLICES ?? 2),
-};
-const token = required('BENCH_TOKEN');
-const orgId = required('BENCH_ORG_ID');
-const tenantCall = { headers: { authorization: `Bearer ${token}`, 'x-org-id': orgId } };
+import { caseKey, type Call, type CaseResult, type LoadResults, type Protocol, type Settings, type SliceMessage, type SliceVerdict } from './cases.js';
 
 function required(name: string): string {
-  const value = env[name];
+  const value = process.env[name];
   if (!value) throw new Error(`${name} is required`);
   return value;
 }
@@ -84,29 +39,24 @@ function transportFor(protocol: Protocol, baseUrl: string): Transport {
 
 type CallFn = () => Promise<unknown>;
 
-function callsOver(transport: Transport): Record<Call, CallFn> {
-  const meta = createClient(MetaService, transport);
-  const auth = createClient(AuthService, transport);
-  return {
-    echo: () => meta.echo({ message: 'hello' }),
-    getMe: () => auth.getMe({}, tenantCall),
-  };
-}
-
-/** Latencies of one case, accumulated over its slices. */
+/** Latencies and errors of one slice or one whole case. */
 class Recorder {
   latenciesMs: number[] = [];
   errors = 0;
   firstError: string | undefined;
   seconds = 0;
-  cpuMicros = 0;
+
+  add(other: Recorder): void {
+    for (const ms of other.latenciesMs) this.latenciesMs.push(ms);
+    this.errors += other.errors;
+    this.firstError ??= other.firstError;
+    this.seconds += other.seconds;
+  }
 }
 
-/** Runs `concurrency` closed-loop workers for `ms`; records calls that complete inside the window. */
+/** Runs `concurrency` closed-loop workers for `ms`; records the calls that complete inside the window. */
 async function drive(call: CallFn, concurrency: number, ms: number, into?: Recorder): Promise<void> {
-  const cpuBefore = process.cpuUsage();
-  const started = process.hrtime.bigint();
-  const deadline = started + BigInt(Math.round(ms * 1e6));
+  const deadline = process.hrtime.bigint() + BigInt(Math.round(ms * 1e6));
   let open = true;
   const worker = async () => {
     while (open) {
@@ -131,11 +81,7 @@ async function drive(call: CallFn, concurrency: number, ms: number, into?: Recor
     }
   };
   await Promise.all(Array.from({ length: concurrency }, worker));
-  if (into) {
-    into.seconds += ms / 1000;
-    const cpu = process.cpuUsage(cpuBefore);
-    into.cpuMicros += cpu.user + cpu.system;
-  }
+  if (into) into.seconds += ms / 1000;
 }
 
 function percentile(sorted: Float64Array, q: number): number {
@@ -143,7 +89,7 @@ function percentile(sorted: Float64Array, q: number): number {
   return sorted[Math.min(sorted.length - 1, Math.max(0, Math.ceil(q * sorted.length) - 1))]!;
 }
 
-function summarize(protocol: Protocol, concurrency: number, call: Call, r: Recorder): CaseResult {
+function summarize(protocol: Protocol, concurrency: number, call: Call, r: Recorder, discardedSlices: number): CaseResult {
   const sorted = Float64Array.from(r.latenciesMs).sort();
   return {
     protocol,
@@ -156,44 +102,67 @@ function summarize(protocol: Protocol, concurrency: number, call: Call, r: Recor
     rps: sorted.length / r.seconds,
     p50Ms: percentile(sorted, 0.5),
     p99Ms: percentile(sorted, 0.99),
-    clientCores: r.cpuMicros / 1e6 / r.seconds,
+    discardedSlices,
   };
 }
 
-/** One call of each through the protocol, checking that GetMe really went through the tenant path. */
-async function sanityCheck(protocol: Protocol, calls: Record<Call, CallFn>, transport: Transport): Promise<void> {
-  const echo = (await calls.echo()) as { message: string };
-  if (echo.message !== 'hello') throw new Error(`${protocol}: echo answered ${JSON.stringify(echo.message)}`);
-  const me = await createClient(AuthService, transport).getMe({}, tenantCall);
-  if (!me.user?.id || me.orgRole !== Role.OWNER) {
-    throw new Error(`${protocol}: GetMe in the org should answer the user as owner, got role ${me.orgRole}`);
-  }
-}
-
-function notify(message: SliceMessage): void {
-  process.send?.(message);
+/** Tells run.ts a slice starts or ends; at the end, waits for its verdict (accept when run alone). */
+function sliceBoundary(message: SliceMessage): Promise<SliceVerdict> {
+  if (!process.send) return Promise.resolve({ accept: true });
+  process.send(message);
+  if (message.slice === 'start') return Promise.resolve({ accept: true });
+  return new Promise((resolve) => process.once('message', (verdict: SliceVerdict) => resolve(verdict)));
 }
 
 async function main(): Promise<void> {
+  const env = process.env;
+  const settings: Settings = {
+    baseUrl: required('BENCH_BASE_URL'),
+    protocols: (env.BENCH_PROTOCOLS ?? 'grpc,connect-h1').split(',').map((p) => p.trim() as Protocol),
+    concurrencies: (env.BENCH_CONCURRENCY ?? '1,32').split(',').map(Number),
+    warmupMs: Number(env.BENCH_WARMUP_MS ?? 1000),
+    sliceMs: Number(env.BENCH_SLICE_MS ?? 2000),
+    slicesPerCall: Number(env.BENCH_SLICES ?? 4),
+  };
+  const tenantCall = { headers: { authorization: `Bearer ${required('BENCH_TOKEN')}`, 'x-org-id': required('BENCH_ORG_ID') } };
+
   const cases: CaseResult[] = [];
   for (const protocol of settings.protocols) {
     const transport = transportFor(protocol, settings.baseUrl);
-    const calls = callsOver(transport);
-    await sanityCheck(protocol, calls, transport);
+    const meta = createClient(MetaService, transport);
+    const auth = createClient(AuthService, transport);
+    const calls: Record<Call, CallFn> = {
+      echo: () => meta.echo({ message: 'hello' }),
+      getMe: () => auth.getMe({}, tenantCall),
+    };
+    // One of each first: GetMe must really take the tenant path (the org's owner), or the figures lie.
+    if ((await meta.echo({ message: 'hello' })).message !== 'hello') throw new Error(`${protocol}: echo answered something else`);
+    const me = await auth.getMe({}, tenantCall);
+    if (!me.user?.id || me.orgRole !== Role.OWNER) throw new Error(`${protocol}: GetMe in the org should answer its owner, got role ${me.orgRole}`);
+
     for (const concurrency of settings.concurrencies) {
       process.stderr.write(`bench: ${protocol} × ${concurrency} …\n`);
       await drive(calls.echo, concurrency, settings.warmupMs);
       await drive(calls.getMe, concurrency, settings.warmupMs);
       const recorders: Record<Call, Recorder> = { echo: new Recorder(), getMe: new Recorder() };
-      // ABBA order: echo, GetMe, GetMe, echo, echo, GetMe, …
+      const discarded: Record<Call, number> = { echo: 0, getMe: 0 };
+      // ABBA: echo, GetMe, GetMe, echo, echo, GetMe, …
       const order: Call[] = [];
-      for (let i = 0; i < settings.slicesPerCall; i++) order.push(...((i % 2 === 0 ? ['echo', 'getMe'] : ['getMe', 'echo']) as Call[]));
+      for (let i = 0; i < settings.slicesPerCall; i++) order.push(...(i % 2 === 0 ? (['echo', 'getMe'] as const) : (['getMe', 'echo'] as const)));
       for (const call of order) {
-        notify({ slice: 'start', protocol, concurrency, call });
-        await drive(calls[call], concurrency, settings.sliceMs, recorders[call]);
-        notify({ slice: 'end', protocol, concurrency, call });
+        const key = caseKey(protocol, concurrency, call);
+        for (;;) {
+          const slice = new Recorder();
+          await sliceBoundary({ slice: 'start', key });
+          await drive(calls[call], concurrency, settings.sliceMs, slice);
+          if ((await sliceBoundary({ slice: 'end', key })).accept) {
+            recorders[call].add(slice);
+            break;
+          }
+          discarded[call]++;
+        }
       }
-      for (const call of ['echo', 'getMe'] as const) cases.push(summarize(protocol, concurrency, call, recorders[call]));
+      for (const call of ['echo', 'getMe'] as const) cases.push(summarize(protocol, concurrency, call, recorders[call], discarded[call]));
     }
   }
   const results: LoadResults = { settings, cases };

@@ -44,11 +44,7 @@ export function createAuthnInterceptor(options: AuthnInterceptorOptions): Interc
     const token = match[1]!;
     if (token.startsWith(API_TOKEN_PREFIX)) {
       const key = createHash('sha256').update(token).digest('base64url');
-      let identity = apiTokenCache.get(key);
-      if (!identity) {
-        identity = await options.authenticateApiToken(token);
-        apiTokenCache.set(key, identity);
-      }
+      const identity = await apiTokenCache.getOrLoad(key, () => options.authenticateApiToken(token));
       return { userId: identity.userId, credential: 'api_token', apiTokenId: identity.tokenId, authorization };
     }
     try {

@@ -36,13 +36,10 @@ export function createTenantInterceptor(options: TenantInterceptorOptions): Inte
     }
     const caller = req.contextValues.get(callerKey);
     if (!caller) throw new Error('tenant interceptor ran before authentication');
-    const key = `${caller.userId}/${orgId.toLowerCase()}`;
-    let role = memberships.get(key);
-    if (!role) {
-      role = await options.checkMembership(caller, orgId.toLowerCase());
-      memberships.set(key, role);
-    }
-    req.contextValues.set(tenantKey, { orgId: orgId.toLowerCase(), role });
+    const org = orgId.toLowerCase();
+    // Requests in flight when an entry expires share one lookup (see TtlCache.getOrLoad).
+    const role = await memberships.getOrLoad(`${caller.userId}/${org}`, () => options.checkMembership(caller, org));
+    req.contextValues.set(tenantKey, { orgId: org, role });
     return next(req);
   };
 }

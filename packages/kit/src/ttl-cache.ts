@@ -4,6 +4,7 @@
  */
 export class TtlCache<V> {
   private readonly entries = new Map<string, { value: V; expiresAt: number }>();
+  private readonly loading = new Map<string, Promise<V>>();
 
   constructor(
     private readonly ttlMs: number,
@@ -29,5 +30,27 @@ export class TtlCache<V> {
       if (oldest !== undefined) this.entries.delete(oldest);
     }
     this.entries.set(key, { value, expiresAt: this.now() + this.ttlMs });
+  }
+
+  /**
+   * The value of `key`, loaded with `load` (and kept) when it is missing or expired. Concurrent misses of
+   * one key share a single load: when a busy entry expires, the service behind the cache gets one call,
+   * not one per request in flight. A failed load is not kept; every caller waiting on it sees the failure.
+   */
+  getOrLoad(key: string, load: () => Promise<V>): Promise<V> {
+    const cached = this.get(key);
+    if (cached !== undefined) return Promise.resolve(cached);
+    let pending = this.loading.get(key);
+    if (!pending) {
+      pending = Promise.resolve()
+        .then(load)
+        .then((value) => {
+          this.set(key, value);
+          return value;
+        })
+        .finally(() => this.loading.delete(key));
+      this.loading.set(key, pending);
+    }
+    return pending;
   }
 }
