@@ -70,9 +70,7 @@ export async function prepareDatabase(
     description.push('PostgreSQL: external (DATABASE_URL / FOUNDATION_DATABASE_APP_URL)');
     return { ownerUrl: config.DATABASE_URL, appUrl: config.FOUNDATION_DATABASE_APP_URL };
   }
-  const dataDir = resolve(config.FOUNDATION_DATA_DIR);
-  // Traversable (not listable) by others: as root, PostgreSQL runs as the postgres user and must reach its directory.
-  await mkdir(dataDir, { recursive: true, mode: 0o711 });
+  const dataDir = await ensureDataDir(config);
   log.info({ dataDir }, 'starting embedded PostgreSQL');
   const postgres = await startEmbeddedPostgres({ dataDir: join(dataDir, 'postgres'), persistent: true });
   stops.push(() => postgres.stop());
@@ -107,7 +105,7 @@ async function prepareRedis(config: FoundationConfig, stops: (() => Promise<void
     description.push('Redis: external (FOUNDATION_REDIS_URL)');
     return config.FOUNDATION_REDIS_URL;
   }
-  const dataDir = join(resolve(config.FOUNDATION_DATA_DIR), 'redis');
+  const dataDir = join(await ensureDataDir(config), 'redis');
   const redis = await startRedisServer({ dataDir });
   stops.push(() => redis.stop());
   description.push(`Redis: redis-server on 127.0.0.1:${redis.port}, data in ${dataDir}`);
@@ -117,4 +115,14 @@ async function prepareRedis(config: FoundationConfig, stops: (() => Promise<void
 /** Stops in reverse order of start. */
 async function stopAll(stops: (() => Promise<void>)[]): Promise<void> {
   for (const stop of stops.reverse()) await stop();
+}
+
+/**
+ * The data dir of the embedded servers, created traversable but not listable by others: as root,
+ * PostgreSQL runs as the postgres user and must reach its directory; the secrets beside it are 0600.
+ */
+async function ensureDataDir(config: FoundationConfig): Promise<string> {
+  const dataDir = resolve(config.FOUNDATION_DATA_DIR);
+  await mkdir(dataDir, { recursive: true, mode: 0o711 });
+  return dataDir;
 }
