@@ -1,4 +1,5 @@
 import { createLocalJWKSet, errors, jwtVerify, type JSONWebKeySet, type JWTVerifyGetKey } from 'jose';
+import { TtlCache } from './ttl-cache.js';
 
 /** Claims every Foundation access token carries. */
 export const ACCESS_TOKEN_ISSUER = 'foundation';
@@ -25,13 +26,22 @@ export class AccessTokenVerifier {
   private lastFetchAt = Number.NEGATIVE_INFINITY;
   private inflight: Promise<void> | undefined;
   private readonly now: () => number;
+  private readonly verified: TtlCache<string>;
 
   constructor(private readonly options: AccessTokenVerifierOptions) {
     this.now = options.now ?? Date.now;
+    this.verified = new TtlCache<string>(options.maxAgeMs, 10_000, this.now);
   }
 
-  /** The user id (`sub`) of a valid token; throws `InvalidAccessTokenError` otherwise. */
+  /**
+   * The user id (`sub`) of a valid token; throws `InvalidAccessTokenError` otherwise. A token that verified
+   * is remembered until it expires, so a client's repeated calls cost a
+   * lookup instead of an ECDSA verification — as Envoy's jwt_authn caches verified tokens. Access tokens
+   * cannot be revoked anyway; their short lifetime is what bounds them.
+   */
   async verify(token: string): Promise<string> {
+    const known = this.verified.get(token);
+    if (known !== undefined) return known;
     const kid = readKid(token);
     if (!this.keySet || this.now() - this.keySet.fetchedAt > this.options.maxAgeMs) await this.refresh();
     else if (!this.keySet.kids.has(kid) && this.now() - this.lastFetchAt >= this.options.refetchCooldownMs) await this.refresh();
@@ -43,6 +53,7 @@ export class AccessTokenVerifier {
         requiredClaims: ['sub', 'exp'],
         currentDate: new Date(this.now()),
       });
+      this.verified.set(token, payload.sub!, payload.exp! * 1000 - this.now());
       return payload.sub!;
     } catch (e) {
       if (e instanceof errors.JOSEError) throw new InvalidAccessTokenError(describe(e));

@@ -47,6 +47,24 @@ describe('AccessTokenVerifier', () => {
     expect(fetches).to.equal(1);
   });
 
+  it('remembers a verified token only until it expires', async () => {
+    const key = await keyPair('k');
+    let now = Date.now();
+    let published: JSONWebKeySet = { keys: [key.jwk] };
+    const verifier = new AccessTokenVerifier({ fetchJwks: async () => published, maxAgeMs: 10_000, refetchCooldownMs: 0, now: () => now });
+    const token = await sign(key.privateKey, 'k', { exp: Math.floor(now / 1000) + 60 });
+    expect(await verifier.verify(token)).to.equal('user-1');
+    // A fresh verification now would fetch a key set without the key and fail: only memory can answer.
+    published = { keys: [] };
+    now += 20_000;
+    expect(await verifier.verify(token)).to.equal('user-1');
+    now += 41_000;
+    await verifier.verify(token).then(
+      () => expect.fail('an expired token was accepted from memory'),
+      (e: unknown) => expect(e).to.be.instanceOf(InvalidAccessTokenError),
+    );
+  });
+
   it('refuses alg none, a foreign signature and an expired token', async () => {
     const key = await keyPair('k');
     const other = await keyPair('k');
