@@ -1,10 +1,10 @@
 import type { EntityManager } from '@mikro-orm/postgresql';
+import { validate as validateUuid } from 'uuid';
 import { ORG_ID_SETTING, USER_ID_SETTING } from './scope-settings.js';
 
 /** Who a transaction acts for; each id set here is visible to RLS policies through `app.*()`. */
 export type Scope = { orgId?: string; userId?: string };
 
-const UUID = /^[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}$/i;
 
 /**
  * Runs `work` in a new transaction whose row-level security scope is `scope`.
@@ -41,6 +41,6 @@ export function withUser<T>(em: EntityManager, userId: string, work: (em: Entity
 }
 
 function assertUuid(name: string, value: string): string {
-  if (!UUID.test(value)) throw new TypeError(`${name} must be a UUID, got ${JSON.stringify(value)}`);
+  if (!validateUuid(value)) throw new TypeError(`${name} must be a UUID, got ${JSON.stringify(value)}`);
   return value;
 }

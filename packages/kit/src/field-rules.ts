@@ -1,3 +1,4 @@
+import { validate as validateUuid } from 'uuid';
 import type { FieldViolation } from './rpc-error.js';
 
 /**
@@ -12,10 +13,8 @@ export function nameViolations(field: string, name: string, max = 100): FieldVio
   return [];
 }
 
-const UUID = /^[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}$/i;
-
 export function isUuid(value: string): boolean {
-  return UUID.test(value);
+  return validateUuid(value);
 }
 
 /** A required id field that must be a UUID. */
