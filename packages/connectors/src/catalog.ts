@@ -1,3 +1,4 @@
+import { UnknownActionError, type InputProblem } from './connector-errors.js';
 import type { OutboundRequest, OutboundResponse } from './guarded-http.js';
 import { assertSchema, inputValidatorFor } from './input-validator.js';
 
@@ -100,6 +101,17 @@ export class ConnectorCatalog {
   /** Looks up `<connector>.<action>`, e.g. `github.createIssue`. */
   getAction(ref: string): ResolvedAction | undefined {
     return this.#actions.get(ref);
+  }
+
+  /**
+   * The problems of `input` against the input schema of `ref`, empty when it is valid: what `runAction`
+   * would refuse, known before anything runs (a workflow's params are checked when it is saved). Throws
+   * `UnknownActionError` for a reference the catalog does not have.
+   */
+  checkInput(ref: string, input: unknown): InputProblem[] {
+    const resolved = this.#actions.get(ref);
+    if (resolved === undefined) throw new UnknownActionError(ref);
+    return inputValidatorFor(resolved.action)(input);
   }
 }
 

@@ -41,6 +41,22 @@ describe('ConnectorCatalog', () => {
   });
 });
 
+describe('ConnectorCatalog.checkInput()', () => {
+  const catalog = createBuiltinCatalog();
+
+  it('returns the problems of an input against the action input schema, none for a valid one', () => {
+    expect(catalog.checkInput('http.request', { method: 'GET', url: 'https://example.com' })).to.deep.equal([]);
+    expect(catalog.checkInput('github.createIssue', { owner: 'acme', repo: 'app', labels: [''] })).to.deep.equal([
+      { path: 'title', message: 'is required' },
+      { path: 'labels[0]', message: 'must NOT have fewer than 1 characters' },
+    ]);
+  });
+
+  it('throws UnknownActionError for a reference the catalog does not have', () => {
+    expect(() => catalog.checkInput('ftp.put', {})).to.throw(UnknownActionError);
+  });
+});
+
 describe('describeCatalog()', () => {
   it('is plain JSON: no functions, identical after a JSON round trip, one entry per action with its ref', () => {
     const description = describeCatalog(createBuiltinCatalog());
