@@ -48,6 +48,7 @@ export const configSchema = z.object({
   FOUNDATION_AUTH_URL: url().optional(),
   FOUNDATION_ORG_URL: url().optional(),
   FOUNDATION_SECRETS_URL: url().optional(),
+  FOUNDATION_WORKFLOW_URL: url().optional(),
   FOUNDATION_ACCESS_TOKEN_TTL: durationMs().default(600_000),
   FOUNDATION_REFRESH_TOKEN_TTL: durationMs().default(30 * 86_400_000),
   FOUNDATION_LOGIN_MAX_ATTEMPTS_PER_ACCOUNT: count().default(10),
@@ -63,6 +64,38 @@ export const configSchema = z.object({
   FOUNDATION_SHUTDOWN_GRACE: durationMs().default(10_000),
   /** Trust X-Forwarded-For for client addresses (only behind Envoy or another proxy that sets it). */
   FOUNDATION_TRUST_FORWARDED_FOR: flag().default(false),
+  /** Runs one worker process executes at once. */
+  FOUNDATION_WORKER_CONCURRENCY: count().default(8),
+  /** A worker's lease on a run; a run whose worker died is taken over about this long after. */
+  FOUNDATION_RUN_LEASE: durationMs().default(30_000),
+  /** How often workers look for runs whose worker died. */
+  FOUNDATION_WORKER_STALLED_INTERVAL: durationMs().default(15_000),
+  /** Runs of one organization running at once, across all workers. */
+  FOUNDATION_ORG_MAX_RUNNING_RUNS: count().default(20),
+  /** Times a run may be taken (first claim and recoveries) before it fails as unrecoverable. */
+  FOUNDATION_RUN_MAX_CLAIMS: count().default(5),
+  /** How often the reconciler looks for runs no worker holds. */
+  FOUNDATION_RECONCILE_INTERVAL: durationMs().default(15_000),
+  /** Largest run event payload kept whole; larger ones are truncated with a marker. */
+  FOUNDATION_EVENT_PAYLOAD_MAX_BYTES: z.coerce.number().int().min(1024).default(64 * 1024),
+  /** How long StartRun waits for Redis before answering QUEUE_UNAVAILABLE. */
+  FOUNDATION_ENQUEUE_TIMEOUT: durationMs().default(1_000),
+  /** Largest webhook body (bytes). */
+  FOUNDATION_WEBHOOK_MAX_BYTES: z.coerce.number().int().min(1024).default(256 * 1024),
+  /** Connector actions may reach loopback / private addresses (SSRF guard off for them: test setups only). */
+  FOUNDATION_CONNECTOR_ALLOW_LOOPBACK: flag().default(false),
+  FOUNDATION_CONNECTOR_ALLOW_PRIVATE: flag().default(false),
+  /** Comma-separated host names exempt from the loopback and private checks, e.g. an internal API. */
+  FOUNDATION_CONNECTOR_ALLOWED_HOSTS: z
+    .string()
+    .default('')
+    .transform((text) => text.split(',').map((h) => h.trim()).filter((h) => h !== '')),
+  /** Budget of one connector action, all requests and redirects included. */
+  FOUNDATION_CONNECTOR_TIMEOUT: durationMs().default(30_000),
+  FOUNDATION_CONNECTOR_MAX_RESPONSE_BYTES: z.coerce.number().int().min(1024).default(1024 * 1024),
+  FOUNDATION_CONNECTOR_MAX_REDIRECTS: z.coerce.number().int().min(0).max(20).default(5),
+  /** The GitHub connector's API (GitHub Enterprise: https://host/api/v3). */
+  FOUNDATION_GITHUB_API_URL: url().optional(),
 });
 
 export type FoundationConfig = z.output<typeof configSchema>;

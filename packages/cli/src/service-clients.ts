@@ -1,5 +1,5 @@
 import type { Client } from '@connectrpc/connect';
-import { AuthService, OrgService, SecretsService } from '@foundation/contracts';
+import { AuthService, OrgService, RunProgressService, SecretsService } from '@foundation/contracts';
 import { ConfigError, createServiceClient, type ServiceLocation, type ServiceTokenIssuer, type TransportFactory } from '@foundation/kit';
 import type { FoundationConfig } from './config.js';
 import type { Target } from './targets.js';
@@ -8,15 +8,16 @@ export interface ServiceClients {
   auth: Client<typeof AuthService>;
   org: Client<typeof OrgService>;
   secrets: Client<typeof SecretsService>;
+  runProgress: Client<typeof RunProgressService>;
 }
 
-type UrlVariable = 'FOUNDATION_AUTH_URL' | 'FOUNDATION_ORG_URL' | 'FOUNDATION_SECRETS_URL';
+type UrlVariable = 'FOUNDATION_AUTH_URL' | 'FOUNDATION_ORG_URL' | 'FOUNDATION_SECRETS_URL' | 'FOUNDATION_WORKFLOW_URL';
 
 /**
  * Clients of other services for one calling service (`identity`): in-process for services this process
  * runs, gRPC to FOUNDATION_<SERVICE>_URL for the others (a missing URL is a configuration error naming the
  * variable). Auth and org are located at once, since every process's interceptors call them; the others
- * when first asked for, so only a process whose targets call a service (execution calls secrets) needs
+ * when first asked for, so only a process whose targets call a service (the worker calls secrets and workflow) needs
  * its URL — still at start, where the target is built.
  */
 export function createServiceClients(
@@ -32,11 +33,15 @@ export function createServiceClients(
     return { baseUrl };
   };
   let secrets: Client<typeof SecretsService> | undefined;
+  let runProgress: Client<typeof RunProgressService> | undefined;
   return {
     auth: createServiceClient(AuthService, locate('auth', 'FOUNDATION_AUTH_URL'), identity),
     org: createServiceClient(OrgService, locate('org', 'FOUNDATION_ORG_URL'), identity),
     get secrets() {
       return (secrets ??= createServiceClient(SecretsService, locate('secrets', 'FOUNDATION_SECRETS_URL'), identity));
+    },
+    get runProgress() {
+      return (runProgress ??= createServiceClient(RunProgressService, locate('workflow', 'FOUNDATION_WORKFLOW_URL'), identity));
     },
   };
 }

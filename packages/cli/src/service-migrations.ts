@@ -2,6 +2,7 @@ import { authMigrations } from '@foundation/auth';
 import type { ServiceMigrations } from '@foundation/db';
 import { orgMigrations } from '@foundation/org';
 import { secretsMigrations } from '@foundation/secrets';
+import { workflowMigrations } from '@foundation/workflow';
 
 /** Every service schema, in the order they are migrated. */
-export const ALL_SERVICE_MIGRATIONS: ServiceMigrations[] = [authMigrations, orgMigrations, secretsMigrations];
+export const ALL_SERVICE_MIGRATIONS: ServiceMigrations[] = [authMigrations, orgMigrations, secretsMigrations, workflowMigrations];

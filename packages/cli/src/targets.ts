@@ -1,4 +1,6 @@
 import { createAuthModule } from '@foundation/auth';
+import { createBuiltinCatalog } from '@foundation/connectors';
+import { createExecutionModule } from '@foundation/execution';
 import {
   AccessTokenVerifier,
   ConfigError,
@@ -17,6 +19,7 @@ import {
 import { createMetaModule } from '@foundation/meta';
 import { createOrgModule } from '@foundation/org';
 import { createSecretsModule } from '@foundation/secrets';
+import { createWorkflowModule } from '@foundation/workflow';
 import { Redis } from 'ioredis';
 import type { FoundationConfig } from './config.js';
 import type { Infrastructure } from './infrastructure.js';
@@ -24,9 +27,17 @@ import { masterKeySource } from './master-key-source.js';
 import { PLATFORM_VERSION } from './platform-version.js';
 import { createServiceClients } from './service-clients.js';
 
-/** The services a process can run; `all` is every one of them. The meta service runs in every process. */
-export const TARGETS = ['auth', 'org', 'secrets'] as const;
+/**
+ * The services a process can run; `all` is every one of them. The meta service runs in every process.
+ * `worker` is the execution service: the workflow worker, which serves no RPC.
+ */
+export const TARGETS = ['auth', 'org', 'secrets', 'workflow', 'worker'] as const;
 export type Target = (typeof TARGETS)[number];
+
+/** How long a worker waits before claiming again a run of an org at its concurrency limit. */
+const CAPACITY_RETRY_MS = 500;
+/** Runs the reconciler looks at per pass. */
+const RECONCILE_BATCH = 200;
 
 /** Parses `--target`; a bad value is a ConfigError, which the CLI reports as a message, not a stack trace. */
 export function parseTargets(text: string): Set<Target> {
@@ -65,7 +76,8 @@ export async function buildTargets(
   const redis = new Redis(infrastructure.redisUrl, { maxRetriesPerRequest: 1, enableOfflineQueue: false, lazyConnect: true });
   watchConnection(redis, log);
   await redis.connect();
-  const modules: ServiceModule[] = [createMetaModule(PLATFORM_VERSION)];
+  const catalog = createBuiltinCatalog();
+  const modules: ServiceModule[] = [createMetaModule(PLATFORM_VERSION, catalog)];
   const database = { databaseUrl: infrastructure.databaseAppUrl, databasePoolMax: config.FOUNDATION_DATABASE_POOL_MAX };
   if (targets.has('auth')) {
     modules.push(
@@ -84,6 +96,60 @@ export async function buildTargets(
   }
   if (targets.has('org')) modules.push(await createOrgModule({ ...database, auth: clientsOf('org').auth }));
   if (masterKeys) modules.push(await createSecretsModule({ ...database, masterKeys, log }));
+  if (targets.has('workflow')) {
+    modules.push(
+      await createWorkflowModule({
+        ...database,
+        redisUrl: infrastructure.redisUrl,
+        redis,
+        catalog,
+        log,
+        leases: {
+          leaseMs: config.FOUNDATION_RUN_LEASE,
+          orgMaxRunning: config.FOUNDATION_ORG_MAX_RUNNING_RUNS,
+          maxClaims: config.FOUNDATION_RUN_MAX_CLAIMS,
+          capacityRetryMs: CAPACITY_RETRY_MS,
+        },
+        reconciler: {
+          intervalMs: config.FOUNDATION_RECONCILE_INTERVAL,
+          queuedGraceMs: config.FOUNDATION_RECONCILE_INTERVAL,
+          leaseGraceMs: config.FOUNDATION_RUN_LEASE,
+          batchSize: RECONCILE_BATCH,
+        },
+        eventPayloadMaxBytes: config.FOUNDATION_EVENT_PAYLOAD_MAX_BYTES,
+        enqueueTimeoutMs: config.FOUNDATION_ENQUEUE_TIMEOUT,
+        webhookBodyLimit: `${config.FOUNDATION_WEBHOOK_MAX_BYTES}b`,
+      }),
+    );
+  }
+  if (targets.has('worker')) {
+    const execution = clientsOf('execution');
+    modules.push(
+      await createExecutionModule({
+        worker: {
+          redisUrl: infrastructure.redisUrl,
+          concurrency: config.FOUNDATION_WORKER_CONCURRENCY,
+          leaseMs: config.FOUNDATION_RUN_LEASE,
+          stalledIntervalMs: config.FOUNDATION_WORKER_STALLED_INTERVAL,
+        },
+        catalog,
+        connectors: {
+          policy: {
+            allowLoopback: config.FOUNDATION_CONNECTOR_ALLOW_LOOPBACK,
+            allowPrivate: config.FOUNDATION_CONNECTOR_ALLOW_PRIVATE,
+            allowedHosts: config.FOUNDATION_CONNECTOR_ALLOWED_HOSTS,
+          },
+          timeoutMs: config.FOUNDATION_CONNECTOR_TIMEOUT,
+          maxResponseBytes: config.FOUNDATION_CONNECTOR_MAX_RESPONSE_BYTES,
+          maxRedirects: config.FOUNDATION_CONNECTOR_MAX_REDIRECTS,
+          baseUrls: { github: config.FOUNDATION_GITHUB_API_URL },
+        },
+        progress: execution.runProgress,
+        secrets: execution.secrets,
+        log,
+      }),
+    );
+  }
 
   const accessTokens = new AccessTokenVerifier({
     fetchJwks: async () => JSON.parse((await clients.auth.getJwks({})).jwksJson),

@@ -12,6 +12,7 @@ export type ConnectorErrorReason =
   | 'UPSTREAM_ERROR'
   | 'NETWORK_ERROR'
   | 'UNKNOWN_ACTION'
+  | 'CONNECTOR_CANCELLED'
   | 'CONNECTOR_INTERNAL';
 
 /** One problem of an action input: a dotted path (`params.url`, `labels[0]`) and what is wrong there. */
@@ -176,6 +177,16 @@ export class UnknownActionError extends ConnectorError {
 
   override toJSON(): Record<string, unknown> {
     return { ...super.toJSON(), actionRef: this.actionRef };
+  }
+}
+
+/** The caller aborted the action (its run was cancelled); requests in flight were dropped. */
+export class ConnectorCancelledError extends ConnectorError {
+  readonly reason = 'CONNECTOR_CANCELLED';
+  readonly retryable = false;
+
+  constructor(readonly actionRef: string) {
+    super(`${actionRef} was cancelled`);
   }
 }
 

@@ -14,6 +14,7 @@ export type {
   ResolvedAction,
 } from './catalog.js';
 export {
+  ConnectorCancelledError,
   ConnectorCredentialError,
   ConnectorError,
   ConnectorHttpError,

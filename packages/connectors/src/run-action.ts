@@ -1,5 +1,6 @@
 import type { ActionContext, BaseUrls, ConnectorCatalog, JsonValue } from './catalog.js';
 import {
+  ConnectorCancelledError,
   ConnectorCredentialError,
   ConnectorError,
   ConnectorInputError,
@@ -23,6 +24,8 @@ export interface RunActionOptions {
   maxResponseBytes: number;
   maxRedirects: number;
   baseUrls?: BaseUrls;
+  /** Aborts the action (a cancelled run): requests in flight are dropped and the run rejects at once. */
+  signal?: AbortSignal;
 }
 
 export interface ActionResult {
@@ -59,12 +62,19 @@ export async function runAction(
     send: (request) => sendGuarded(request, limits),
   };
   let timer: NodeJS.Timeout | undefined;
+  let onAbort: (() => void) | undefined;
   // The race guarantees the budget even for work the signal cannot interrupt (a slow DNS answer).
   const deadline = new Promise<never>((_, reject) => {
     timer = setTimeout(() => {
       controller.abort();
       reject(new ConnectorTimeoutError(timeoutMs));
     }, timeoutMs);
+    onAbort = () => {
+      controller.abort();
+      reject(new ConnectorCancelledError(actionRef));
+    };
+    if (options.signal?.aborted) onAbort();
+    else options.signal?.addEventListener('abort', onAbort, { once: true });
   });
   try {
     const output = await Promise.race([action.run(input, context), deadline]);
@@ -75,5 +85,6 @@ export async function runAction(
     throw new ConnectorInternalError(`${actionRef} failed unexpectedly: ${redactor.text(message)}`);
   } finally {
     clearTimeout(timer);
+    if (onAbort) options.signal?.removeEventListener('abort', onAbort);
   }
 }

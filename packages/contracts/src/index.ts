@@ -9,3 +9,7 @@ export * from './gen/foundation/meta/v1/meta_pb.js';
 export * from './gen/foundation/secrets/v1/secrets_pb.js';
 export * from './gen/grpc/health/v1/health_pb.js';
 export * from './gen/google/rpc/error_details_pb.js';
+export * from './gen/foundation/workflow/v1/spec_pb.js';
+export * from './gen/foundation/workflow/v1/workflow_pb.js';
+export * from './gen/foundation/workflow/v1/run_pb.js';
+export * from './gen/foundation/workflow/v1/run_progress_pb.js';

@@ -24,7 +24,7 @@ export { TtlCache } from './ttl-cache.js';
 export { isUuid, nameViolations, uuidViolations } from './field-rules.js';
 export { DEFAULT_PAGE_SIZE, MAX_PAGE_SIZE, pageOf, readPage } from './pagination.js';
 export type { PageCursor, PageWindow } from './pagination.js';
-export { roleFromProto, roleToProto } from './tenant-role.js';
+export { assertOwnerOrAdmin, roleFromProto, roleToProto } from './tenant-role.js';
 export { createDeferredTransportFactory, createServiceClient } from './client-factory.js';
 export type { ServiceLocation, TransportFactory } from './client-factory.js';
 export { InvalidServiceTokenError, SERVICE_KEY_MIN_BYTES, SERVICE_TOKEN_HEADER, ServiceTokenIssuer, ServiceTokenVerifier } from './service-identity.js';

@@ -96,12 +96,14 @@ export class FoundationServer {
       });
     });
     this.health.setServing(true);
+    for (const module of this.options.modules) module.start?.();
     return this.listener.server.address() as net.AddressInfo;
   }
 
   /**
    * Graceful stop: report not-ready, stop accepting, tell HTTP/2 clients to go away, end streaming calls,
-   * wait for in-flight calls up to the grace period, then close what remains and release the modules.
+   * wait for in-flight calls up to the grace period, then close what remains and release the modules, in reverse
+   * order of their construction.
    */
   async close(): Promise<void> {
     this.health.setServing(false);
@@ -113,7 +115,8 @@ export class FoundationServer {
       this.listener.destroyAll();
       await drained;
     }
-    await Promise.all(this.options.modules.map((m) => m.close?.()));
+    // Last built, first released: a module may use one built before it (the worker reports to the workflow service).
+    for (const module of [...this.options.modules].reverse()) await module.close?.();
   }
 
 

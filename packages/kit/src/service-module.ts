@@ -12,6 +12,8 @@ export interface ServiceModule {
   readonly serviceNames: string[];
   registerRpc(router: ConnectRouter): void;
   registerHttp?(app: Router): void;
+  /** Starts background work that calls services, once the server (and its in-process transport) listens. */
+  start?(): void;
   /** Rejects when a dependency the module needs (its database, Redis) does not answer. */
   checkReady?(): Promise<void>;
   /** Releases pools and connections once the server has drained. */

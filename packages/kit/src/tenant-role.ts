@@ -1,5 +1,7 @@
+import { Code } from '@connectrpc/connect';
 import { Role } from '@foundation/contracts';
-import type { TenantRole } from './request-context.js';
+import type { Tenant, TenantRole } from './request-context.js';
+import { rpcError } from './rpc-error.js';
 
 const TO_PROTO: Record<TenantRole, Role> = { owner: Role.OWNER, admin: Role.ADMIN, member: Role.MEMBER };
 
@@ -18,5 +20,16 @@ export function roleFromProto(role: Role): TenantRole | undefined {
       return 'member';
     default:
       return undefined;
+  }
+}
+
+/**
+ * PERMISSION_DENIED (ROLE_INSUFFICIENT) unless the caller is an owner or admin of the tenant: the rule for
+ * changing what an organization shares (secrets, workflows). `action` completes "only an owner or admin
+ * may …".
+ */
+export function assertOwnerOrAdmin(tenant: Tenant, action: string): void {
+  if (tenant.role === 'member') {
+    throw rpcError(Code.PermissionDenied, 'ROLE_INSUFFICIENT', `only an owner or admin may ${action}; your role is member`);
   }
 }

@@ -9,3 +9,5 @@ export { withDatabase } from './database-access.js';
 export type { DatabaseRole } from './database-access.js';
 export { createTestKeyringFile } from './test-keyring-file.js';
 export type { TestKeyringFile } from './test-keyring-file.js';
+export { startEffectServer } from './effect-server.js';
+export type { Delivery, EffectServer, PathBehaviour } from './effect-server.js';

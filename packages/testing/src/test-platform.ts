@@ -2,7 +2,7 @@ import { randomBytes } from 'node:crypto';
 import { createClient, type Client, type Transport } from '@connectrpc/connect';
 import { createConnectTransport, createGrpcTransport } from '@connectrpc/connect-node';
 import { ALL_SERVICE_MIGRATIONS, buildTargets, parseTargets, readConfig, startRedisServer, type RedisServerProcess, type RunningTargets } from '@foundation/cli';
-import { AuthService, MetaService, OrgService, SecretsService } from '@foundation/contracts';
+import { AuthService, MetaService, OrgService, RunService, SecretsService, WorkflowService } from '@foundation/contracts';
 import { createTestDatabase, type TestDatabase } from '@foundation/db';
 import { createLogger } from '@foundation/kit';
 import { createTestKeyringFile } from './test-keyring-file.js';
@@ -12,6 +12,8 @@ export interface PlatformClients {
   org: Client<typeof OrgService>;
   meta: Client<typeof MetaService>;
   secrets: Client<typeof SecretsService>;
+  workflows: Client<typeof WorkflowService>;
+  runs: Client<typeof RunService>;
 }
 
 export interface TestPlatform {
@@ -100,5 +102,7 @@ export function clientsOver(transport: Transport): PlatformClients {
     org: createClient(OrgService, transport),
     meta: createClient(MetaService, transport),
     secrets: createClient(SecretsService, transport),
+    workflows: createClient(WorkflowService, transport),
+    runs: createClient(RunService, transport),
   };
 }

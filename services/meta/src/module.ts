@@ -1,6 +1,6 @@
 import { create, toJson } from '@bufbuild/protobuf';
 import { ListConnectorsResponseSchema, MetaService } from '@foundation/contracts';
-import { createBuiltinCatalog, describeCatalog } from '@foundation/connectors';
+import { describeCatalog, type ConnectorCatalog } from '@foundation/connectors';
 import type { ServiceModule } from '@foundation/kit';
 import { MetaServiceImpl, type PlatformVersion } from './meta-service.js';
 
@@ -8,8 +8,8 @@ import { MetaServiceImpl, type PlatformVersion } from './meta-service.js';
  * Served by every target: stateless facts about the platform, so Envoy can route `/foundation.meta.v1.`
  * to any instance.
  */
-export function createMetaModule(platform: PlatformVersion): ServiceModule {
-  const impl = new MetaServiceImpl(platform, describeCatalog(createBuiltinCatalog()));
+export function createMetaModule(platform: PlatformVersion, catalog: ConnectorCatalog): ServiceModule {
+  const impl = new MetaServiceImpl(platform, describeCatalog(catalog));
   return {
     name: 'meta',
     serviceNames: [MetaService.typeName],

@@ -13,6 +13,7 @@ import {
   type UpdateSecretRequest,
 } from '@foundation/contracts';
 import {
+  assertOwnerOrAdmin,
   assertValid,
   pageOf,
   readPage,
@@ -23,7 +24,6 @@ import {
   rpcError,
   uuidViolations,
   type Logger,
-  type Tenant,
 } from '@foundation/kit';
 import type { Secret } from './entities.js';
 import { descriptionViolations, isSecretName, secretNameViolations, secretValueViolations } from './secret-fields.js';
@@ -47,7 +47,7 @@ export class SecretsServiceImpl implements ServiceImpl<typeof SecretsService> {
       ...secretValueViolations('value', req.value),
       ...descriptionViolations('description', req.description),
     ]);
-    assertMayWrite(tenant);
+    assertOwnerOrAdmin(tenant, 'change secrets');
     const { userId } = requireCaller(ctx);
     const secret = await this.undecryptableAsRpcError(ctx, () => this.store.create(tenant.orgId, userId, req));
     return { secret: secretMessage(secret) };
@@ -56,7 +56,7 @@ export class SecretsServiceImpl implements ServiceImpl<typeof SecretsService> {
   async updateSecret(req: UpdateSecretRequest, ctx: HandlerContext) {
     const tenant = requireTenant(ctx);
     assertValid([...secretNameViolations('name', req.name), ...secretValueViolations('value', req.value)]);
-    assertMayWrite(tenant);
+    assertOwnerOrAdmin(tenant, 'change secrets');
     const { userId } = requireCaller(ctx);
     const secret = await this.undecryptableAsRpcError(ctx, () => this.store.update(tenant.orgId, userId, req.name, req.value));
     return { secret: secretMessage(secret) };
@@ -68,7 +68,7 @@ export class SecretsServiceImpl implements ServiceImpl<typeof SecretsService> {
       ...secretNameViolations('name', req.name),
       ...(req.version >= 1 ? [] : [{ field: 'version', description: 'must be 1 or more' }]),
     ]);
-    assertMayWrite(tenant);
+    assertOwnerOrAdmin(tenant, 'change secrets');
     return { secret: secretMessage(await this.store.rollback(tenant.orgId, requireCaller(ctx).userId, req.name, req.version)) };
   }
 
@@ -88,7 +88,7 @@ export class SecretsServiceImpl implements ServiceImpl<typeof SecretsService> {
   async deleteSecret(req: DeleteSecretRequest, ctx: HandlerContext) {
     const tenant = requireTenant(ctx);
     assertValid(secretNameViolations('name', req.name));
-    assertMayWrite(tenant);
+    assertOwnerOrAdmin(tenant, 'change secrets');
     await this.store.delete(tenant.orgId, req.name);
     return {};
   }
@@ -111,13 +111,6 @@ export class SecretsServiceImpl implements ServiceImpl<typeof SecretsService> {
       this.log.error({ requestId: ctx.values.get(requestIdKey), rpc: `${ctx.service.typeName}/${ctx.method.name}`, problem: e.problem, ...e.details }, e.message);
       throw rpcError(Code.FailedPrecondition, 'SECRET_UNDECRYPTABLE', e.message);
     }
-  }
-}
-
-/** Owners and admins manage secrets; members only see that they exist. */
-function assertMayWrite(tenant: Tenant): void {
-  if (tenant.role === 'member') {
-    throw rpcError(Code.PermissionDenied, 'ROLE_INSUFFICIENT', 'only an owner or admin may change secrets; your role is member');
   }
 }
 

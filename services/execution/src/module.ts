@@ -1,0 +1,50 @@
+import type { Client } from '@connectrpc/connect';
+import type { RunProgressService, SecretsService } from '@foundation/contracts';
+import type { ConnectorCatalog } from '@foundation/connectors';
+import type { Logger, ServiceModule } from '@foundation/kit';
+import { CompiledWorkflowCache } from '@foundation/workflow-dsl';
+import { CancelListener } from './cancel-listener.js';
+import { NodeExecutors, type ConnectorLimits } from './node-executors.js';
+import { RunWorker, type RunWorkerOptions } from './run-worker.js';
+
+export interface ExecutionModuleOptions {
+  worker: RunWorkerOptions;
+  catalog: ConnectorCatalog;
+  connectors: ConnectorLimits;
+  /** The workflow service's internal run API, called as "execution". */
+  progress: Client<typeof RunProgressService>;
+  /** For ResolveSecret, called as "execution". */
+  secrets: Client<typeof SecretsService>;
+  log: Logger;
+}
+
+/**
+ * The workflow worker (target `worker`): takes runs from the queue and executes them. It serves no RPC and
+ * owns no table: it reads runs through their claims and writes only through progress reports.
+ */
+export async function createExecutionModule(options: ExecutionModuleOptions): Promise<ServiceModule> {
+  const cancels = new CancelListener(options.worker.redisUrl);
+  await cancels.connect();
+  const worker = new RunWorker(
+    options.worker,
+    {
+      executors: new NodeExecutors(options.catalog, options.secrets, options.connectors),
+      progress: options.progress,
+      cancels,
+      log: options.log,
+      heartbeatMs: Math.floor(options.worker.leaseMs / 3),
+      compiled: new CompiledWorkflowCache(),
+    },
+    options.log,
+  );
+  return {
+    name: 'worker',
+    serviceNames: [],
+    registerRpc: () => undefined,
+    start: () => worker.start(),
+    close: async () => {
+      await worker.close();
+      cancels.close();
+    },
+  };
+}

@@ -1,0 +1,95 @@
+import type { Client } from '@connectrpc/connect';
+import type { SecretsService } from '@foundation/contracts';
+import { runAction, type BaseUrls, type ConnectorCatalog, type EgressPolicy, type JsonValue } from '@foundation/connectors';
+import { chooseBranch, renderTemplate, runTransform, type CompiledNode, type RunContext } from '@foundation/workflow-dsl';
+import { NodeFailure } from './node-failure.js';
+
+/** Limits of connector actions, set by the operator (FOUNDATION_CONNECTOR_*). */
+export interface ConnectorLimits {
+  policy: EgressPolicy;
+  timeoutMs: number;
+  maxResponseBytes: number;
+  maxRedirects: number;
+  baseUrls: BaseUrls;
+}
+
+/** What one node attempt runs with. */
+export interface NodeAttempt {
+  orgId: string;
+  runId: string;
+  node: CompiledNode;
+  context: RunContext;
+  /** Aborted when the attempt times out or the run is cancelled. */
+  signal: AbortSignal;
+}
+
+/**
+ * Runs one attempt of a node by its type and returns its output; failures are NodeFailures. Trigger
+ * nodes never get here: the run graph settles them when the run enters.
+ */
+export class NodeExecutors {
+  constructor(
+    private readonly catalog: ConnectorCatalog,
+    private readonly secrets: Client<typeof SecretsService>,
+    private readonly connectors: ConnectorLimits,
+  ) {}
+
+  async run(attempt: NodeAttempt): Promise<JsonValue> {
+    const { node, context, signal } = attempt;
+    switch (node.type) {
+      case 'transform':
+        return runTransform(node, context);
+      case 'condition':
+        return { branch: await chooseBranch(node, context) };
+      case 'delay':
+        await sleep(node.config.durationMs, signal);
+        return { delayedMs: node.config.durationMs };
+      case 'connector.action':
+        return this.connectorAction(attempt, node.config);
+      case 'agent.run':
+        throw new NodeFailure(
+          'AGENT_RUN_UNAVAILABLE',
+          'agent.run needs the execution gateway (the brain and a paired node-agent), which this platform does not run yet',
+          false,
+        );
+      default:
+        throw new NodeFailure('NODE_FAILED', `a ${node.type} node does not run by itself`, false);
+    }
+  }
+
+  /** Resolves the credential at the moment the action runs, and only then; the value stays in this call. */
+  private async connectorAction({ orgId, runId, context, signal, node }: NodeAttempt, config: Extract<CompiledNode, { type: 'connector.action' }>['config']) {
+    const params = await renderTemplate(config.params, context);
+    const secret = config.credential ? (await this.secrets.resolveSecret({ orgId, name: config.credential, runId }, { signal })).value : undefined;
+    const timeoutMs = Math.min(node.timeoutMs, this.connectors.timeoutMs);
+    const { output } = await runAction(this.catalog, `${config.connector}.${config.action}`, params, {
+      secret,
+      policy: this.connectors.policy,
+      timeoutMs,
+      maxResponseBytes: this.connectors.maxResponseBytes,
+      maxRedirects: this.connectors.maxRedirects,
+      baseUrls: this.connectors.baseUrls,
+      signal,
+    });
+    return output;
+  }
+}
+
+/** Waits `ms`, or rejects as soon as `signal` aborts (with the signal's reason). */
+export function sleep(ms: number, signal: AbortSignal): Promise<void> {
+  return new Promise((resolve, reject) => {
+    if (signal.aborted) {
+      reject(signal.reason);
+      return;
+    }
+    const onAbort = () => {
+      clearTimeout(timer);
+      reject(signal.reason);
+    };
+    const timer = setTimeout(() => {
+      signal.removeEventListener('abort', onAbort);
+      resolve();
+    }, ms);
+    signal.addEventListener('abort', onAbort, { once: true });
+  });
+}

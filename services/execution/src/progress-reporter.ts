@@ -1,0 +1,139 @@
+import { create, type MessageInitShape } from '@bufbuild/protobuf';
+import { timestampNow } from '@bufbuild/protobuf/wkt';
+import { Code, ConnectError, type Client } from '@connectrpc/connect';
+import {
+  NodeCheckpointSchema,
+  ProgressEventSchema,
+  RunFinishSchema,
+  type NodeCheckpoint,
+  type ProgressEvent,
+  type RunFinish,
+  type RunProgressService,
+} from '@foundation/contracts';
+import { reasonOf, type Logger } from '@foundation/kit';
+
+type EventInit = Omit<MessageInitShape<typeof ProgressEventSchema>, 'time' | '$typeName'>;
+type CheckpointInit = Omit<MessageInitShape<typeof NodeCheckpointSchema>, '$typeName'>;
+type FinishInit = Omit<MessageInitShape<typeof RunFinishSchema>, '$typeName'>;
+
+export interface ReporterOptions {
+  runId: string;
+  orgId: string;
+  leaseToken: string;
+  /** An empty report is sent this often while nothing else is, to keep the lease. */
+  heartbeatMs: number;
+  /** A user asked to cancel the run. */
+  onCancelRequested(): void;
+  /** Another worker took the run, or it ended: stop working on it. */
+  onLeaseLost(): void;
+}
+
+const RETRY_DELAYS_MS = [100, 250, 500, 1000, 2000];
+
+/**
+ * Sends a run's progress to the workflow service in batches: whatever was reported while the previous
+ * request was in flight goes in the next one (group commit), so a fast run costs few round trips and
+ * events keep their order. Transient failures are retried with the same events; their keys make the
+ * retry harmless. Every report extends the lease; a heartbeat does when nothing else is sent.
+ */
+export class ProgressReporter {
+  #events: ProgressEvent[] = [];
+  #checkpoints: NodeCheckpoint[] = [];
+  #sending: Promise<void> = Promise.resolve();
+  #scheduled = false;
+  #lost = false;
+  #lastSentAt = Date.now();
+  readonly #heartbeat: NodeJS.Timeout;
+
+  constructor(
+    private readonly client: Client<typeof RunProgressService>,
+    private readonly options: ReporterOptions,
+    private readonly log: Logger,
+  ) {
+    this.#heartbeat = setInterval(() => {
+      if (Date.now() - this.#lastSentAt >= options.heartbeatMs) this.#schedule(true);
+    }, Math.max(50, Math.floor(options.heartbeatMs / 2)));
+    this.#heartbeat.unref();
+  }
+
+  get leaseLost(): boolean {
+    return this.#lost;
+  }
+
+  event(event: EventInit): void {
+    this.#events.push(create(ProgressEventSchema, { ...event, time: timestampNow() }));
+    this.#schedule(false);
+  }
+
+  checkpoint(checkpoint: CheckpointInit): void {
+    this.#checkpoints.push(create(NodeCheckpointSchema, checkpoint));
+    this.#schedule(false);
+  }
+
+  /** Resolves once everything reported so far is stored (or the lease is lost). */
+  async flush(): Promise<void> {
+    this.#schedule(false);
+    await this.#sending;
+  }
+
+  /** Sends what is pending together with the run's end; resolves once it is stored (or the lease is lost). */
+  async finish(finish: FinishInit): Promise<void> {
+    clearInterval(this.#heartbeat);
+    this.#sending = this.#sending.then(() => this.#send(create(RunFinishSchema, finish)));
+    await this.#sending;
+  }
+
+  /** Stops the heartbeat without sending anything more (the run was lost). */
+  stop(): void {
+    clearInterval(this.#heartbeat);
+  }
+
+  #schedule(heartbeat: boolean): void {
+    if (this.#scheduled || this.#lost) return;
+    this.#scheduled = true;
+    // Chained after the request in flight, and after this tick, so everything reported meanwhile joins it.
+    this.#sending = this.#sending.then(async () => {
+      await new Promise<void>((resolve) => setImmediate(resolve));
+      this.#scheduled = false;
+      if (heartbeat || this.#events.length > 0 || this.#checkpoints.length > 0) await this.#send(undefined);
+    });
+  }
+
+  async #send(finish: RunFinish | undefined): Promise<void> {
+    if (this.#lost) return;
+    const events = this.#events;
+    const checkpoints = this.#checkpoints;
+    this.#events = [];
+    this.#checkpoints = [];
+    const { runId, orgId, leaseToken } = this.options;
+    for (let attempt = 0; ; attempt++) {
+      try {
+        const response = await this.client.reportProgress({ runId, orgId, leaseToken, events, checkpoints, finish });
+        this.#lastSentAt = Date.now();
+        if (response.cancelRequested) this.options.onCancelRequested();
+        return;
+      } catch (e) {
+        const error = ConnectError.from(e);
+        if (reasonOf(error) === 'LEASE_LOST') {
+          this.#lost = true;
+          clearInterval(this.#heartbeat);
+          this.options.onLeaseLost();
+          return;
+        }
+        const delay = RETRY_DELAYS_MS[attempt];
+        if (!isTransient(error) || delay === undefined) {
+          this.log.error({ runId, error: error.message }, 'could not report run progress; giving the run up');
+          this.#lost = true;
+          clearInterval(this.#heartbeat);
+          this.options.onLeaseLost();
+          return;
+        }
+        await new Promise((resolve) => setTimeout(resolve, delay));
+      }
+    }
+  }
+}
+
+function isTransient(error: ConnectError): boolean {
+  return error.code === Code.Unavailable || error.code === Code.DeadlineExceeded || error.code === Code.Unknown || error.code === Code.Aborted;
+}

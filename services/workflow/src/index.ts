@@ -1,0 +1,2 @@
+export { workflowMigrations, WORKFLOW_SCHEMA } from './migrations/index.js';
+export { createWorkflowModule, type WorkflowModuleOptions } from './module.js';

@@ -1,0 +1,9 @@
+import type { ServiceMigrations } from '@foundation/db';
+import { InitialWorkflowSchema } from './0001-initial.js';
+
+export const WORKFLOW_SCHEMA = 'workflow';
+
+export const workflowMigrations: ServiceMigrations = {
+  schema: WORKFLOW_SCHEMA,
+  migrations: [{ name: '0001-initial', class: InitialWorkflowSchema }],
+};

@@ -1,0 +1,92 @@
+import { RunProgressService, RunService, WorkflowService } from '@foundation/contracts';
+import type { ConnectorCatalog } from '@foundation/connectors';
+import { createOrm } from '@foundation/db';
+import type { Logger, ServiceModule } from '@foundation/kit';
+import { RunQueue } from '@foundation/run-queue';
+import { compileWorkflow, CompiledWorkflowCache, validateWorkflowSpec, type WorkflowSpecJson } from '@foundation/workflow-dsl';
+import type { Redis } from 'ioredis';
+import { RunEventFeed } from './run-event-feed.js';
+import { RunLeases, type LeasePolicy } from './run-leases.js';
+import { RunProgressServiceImpl } from './run-progress-service.js';
+import { RunReconciler, type ReconcilerOptions } from './run-reconciler.js';
+import { RunServiceImpl } from './run-service.js';
+import { RunStarter } from './run-starter.js';
+import { RunStore } from './run-store.js';
+import { ScheduleSync } from './schedule-sync.js';
+import { registerWebhookRoute } from './webhook-route.js';
+import { WorkerSignals } from './worker-signals.js';
+import { WorkflowServiceImpl, type SpecChecker } from './workflow-service.js';
+import { WorkflowStore } from './workflow-store.js';
+
+export interface WorkflowModuleOptions {
+  /** The app role's connection string (not the schema owner's). */
+  databaseUrl: string;
+  databasePoolMax: number;
+  redisUrl: string;
+  /** The process's shared Redis connection, for publishing notifications. */
+  redis: Redis;
+  catalog: ConnectorCatalog;
+  log: Logger;
+  leases: Omit<LeasePolicy, 'payloadMaxBytes'>;
+  reconciler: Omit<ReconcilerOptions, 'maxClaims' | 'enqueueTimeoutMs'>;
+  /** Largest event payload kept as it is; larger ones are truncated with a marker. */
+  eventPayloadMaxBytes: number;
+  /** How long StartRun waits for the queue before answering QUEUE_UNAVAILABLE. */
+  enqueueTimeoutMs: number;
+  webhookBodyLimit: string;
+}
+
+/**
+ * The workflow service: definitions, runs and their events, the webhook route, schedules, and the run
+ * reconciler. It alone writes the workflow schema; workers report to it through RunProgressService.
+ */
+export async function createWorkflowModule(options: WorkflowModuleOptions): Promise<ServiceModule> {
+  const orm = await createOrm({ url: options.databaseUrl, entities: [], poolMax: options.databasePoolMax });
+  const queue = new RunQueue(options.redisUrl);
+  const feed = new RunEventFeed(options.redis, options.redisUrl, options.log);
+  const schedules = new ScheduleSync(options.redisUrl, options.log);
+  await Promise.all([queue.connect(), feed.connect(), schedules.connect()]);
+
+  const workflows = new WorkflowStore(orm.em);
+  const runs = new RunStore(orm.em, options.eventPayloadMaxBytes);
+  const leases = new RunLeases(orm.em, { ...options.leases, payloadMaxBytes: options.eventPayloadMaxBytes }, (spec: WorkflowSpecJson) =>
+    compileWorkflow(spec).runTimeoutMs,
+  );
+  const starter = new RunStarter(workflows, runs, queue, new CompiledWorkflowCache(), options.enqueueTimeoutMs);
+  const specs: SpecChecker = {
+    problems: (spec) => validateWorkflowSpec(spec, { catalog: options.catalog }),
+    hasWebhookTrigger: (spec) => compileWorkflow(spec).webhookTriggers().length > 0,
+  };
+  const reconciler = new RunReconciler(runs, queue, feed, options.log, {
+    ...options.reconciler,
+    maxClaims: options.leases.maxClaims,
+    enqueueTimeoutMs: options.enqueueTimeoutMs,
+  });
+  schedules.startFiring(starter);
+  reconciler.start();
+
+  const workflowImpl = new WorkflowServiceImpl(workflows, specs, schedules);
+  const runImpl = new RunServiceImpl(runs, starter, feed, new WorkerSignals(options.redis, options.log));
+  const progressImpl = new RunProgressServiceImpl(leases, feed);
+  return {
+    name: 'workflow',
+    serviceNames: [WorkflowService.typeName, RunService.typeName, RunProgressService.typeName],
+    registerRpc: (router) => {
+      router.service(WorkflowService, workflowImpl);
+      router.service(RunService, runImpl);
+      router.service(RunProgressService, progressImpl);
+    },
+    registerHttp: (app) => registerWebhookRoute(app, { workflows, starter, log: options.log, bodyLimit: options.webhookBodyLimit }),
+    checkReady: async () => {
+      await orm.em.getConnection().execute('select 1');
+      await options.redis.ping();
+    },
+    close: async () => {
+      await reconciler.stop();
+      await schedules.close();
+      feed.close();
+      await queue.close();
+      await orm.close();
+    },
+  };
+}

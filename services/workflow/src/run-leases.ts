@@ -1,0 +1,166 @@
+import { randomUUID } from 'node:crypto';
+import { Code } from '@connectrpc/connect';
+import { withTenant } from '@foundation/db';
+import { rpcError } from '@foundation/kit';
+import type { JsonValue, WorkflowSpecJson } from '@foundation/workflow-dsl';
+import type { EntityManager } from '@mikro-orm/postgresql';
+import { appendRunEvents, type NewRunEvent } from './run-event-log.js';
+import { finishRun, isFinished, lockRun, type RunOutcome, type RunRecord } from './run-record.js';
+import { endVerdict } from './run-verdicts.js';
+
+export interface LeasePolicy {
+  /** How long a claim or report keeps the run the worker's. */
+  leaseMs: number;
+  /** Runs of one org running at once; a claim beyond it is asked to come back later. */
+  orgMaxRunning: number;
+  /** Claims of one run (the first plus recoveries) before the run is failed as unrecoverable. */
+  maxClaims: number;
+  /** How long a worker waits before claiming again when the org is at capacity. */
+  capacityRetryMs: number;
+  payloadMaxBytes: number;
+}
+
+export interface NodeCheckpointRecord {
+  nodeId: string;
+  status: 'succeeded' | 'skipped';
+  output: JsonValue;
+  attempt: number;
+}
+
+export type ClaimResult =
+  /** `lastSeq` is set when the claim itself ended the run (its terminal event is new). */
+  | { outcome: 'finished'; lastSeq?: number }
+  | { outcome: 'lease_held' | 'org_at_capacity'; retryAfterMs: number }
+  | {
+      outcome: 'claimed';
+      run: RunRecord;
+      spec: WorkflowSpecJson;
+      leaseToken: string;
+      leaseExpiresAt: Date;
+      checkpoints: NodeCheckpointRecord[];
+      nodeAttempts: Record<string, number>;
+      /** Seqs this claim appended up to, for the watchers' notification. */
+      lastSeq: number;
+    };
+
+export interface ProgressReport {
+  events: NewRunEvent[];
+  checkpoints: NodeCheckpointRecord[];
+  finish?: RunOutcome;
+}
+
+export interface ReportResult {
+  cancelRequested: boolean;
+  leaseExpiresAt: Date;
+  lastSeq: number;
+}
+
+/**
+ * Claims and progress reports: the lease protocol between the workflow service and its workers. A claim
+ * hands the run to one worker with a fresh lease token; every report must carry that token, so a worker
+ * that lost its lease (it stalled, another took over) can never write to the run again.
+ */
+export class RunLeases {
+  constructor(
+    private readonly em: EntityManager,
+    private readonly policy: LeasePolicy,
+    /** The run's time budget in ms, from its spec (the DSL's default when the spec sets none). */
+    private readonly runTimeoutMs: (spec: WorkflowSpecJson) => number,
+  ) {}
+
+  claim(orgId: string, runId: string, workerId: string): Promise<ClaimResult> {
+    return withTenant(this.em.fork(), orgId, async (tx) => {
+      const run = await lockRun(tx, runId);
+      if (isFinished(run.status)) return { outcome: 'finished' };
+      const now = Date.now();
+      if (run.status === 'running' && run.leaseExpiresAt && run.leaseExpiresAt.getTime() > now) {
+        return { outcome: 'lease_held', retryAfterMs: run.leaseExpiresAt.getTime() - now };
+      }
+      const verdict = endVerdict(run, now, this.policy.maxClaims);
+      if (verdict) {
+        return { outcome: 'finished', lastSeq: await finishRun(tx, run, verdict, this.policy.payloadMaxBytes) };
+      }
+      if (await this.orgAtCapacity(tx, orgId, runId)) {
+        return { outcome: 'org_at_capacity', retryAfterMs: this.policy.capacityRetryMs };
+      }
+      const versionRows = await tx.execute('select spec from workflow.workflow_versions where workflow_id = ? and version = ?', [
+        run.workflowId,
+        run.workflowVersion,
+      ]);
+      const spec = versionRows[0]!['spec'] as WorkflowSpecJson;
+      const leaseToken = randomUUID();
+      const leaseExpiresAt = new Date(now + this.policy.leaseMs);
+      const attempt = run.attempt + 1;
+      const deadline = run.deadline ?? new Date(now + this.runTimeoutMs(spec));
+      await tx.execute(
+        `update workflow.workflow_runs set status = 'running', attempt = ?, worker_id = ?, lease_token = ?, lease_expires_at = ?,
+           started_at = coalesce(started_at, now()), deadline = ? where id = ?`,
+        [attempt, workerId, leaseToken, leaseExpiresAt, deadline, runId],
+      );
+      const started: NewRunEvent = { key: `run.started:${attempt}`, type: 'run.started', payload: { attempt, resumed: attempt > 1 } };
+      const lastSeq = await appendRunEvents(tx, orgId, runId, run.lastSeq, [started], this.policy.payloadMaxBytes);
+      const checkpointRows = await tx.execute('select node_id, status, output, attempt from workflow.workflow_run_nodes where run_id = ?', [runId]);
+      const attemptRows = await tx.execute(
+        `select node_id, max(attempt) as attempt from workflow.workflow_run_events where run_id = ? and node_id <> '' group by node_id`,
+        [runId],
+      );
+      return {
+        outcome: 'claimed',
+        run: { ...run, status: 'running', attempt, deadline, leaseToken, leaseExpiresAt },
+        spec,
+        leaseToken,
+        leaseExpiresAt,
+        checkpoints: checkpointRows.map((row) => ({
+          nodeId: row['node_id'] as string,
+          status: row['status'] as 'succeeded' | 'skipped',
+          output: row['output'] as JsonValue,
+          attempt: row['attempt'] as number,
+        })),
+        nodeAttempts: Object.fromEntries(attemptRows.map((row) => [row['node_id'] as string, Number(row['attempt'])])),
+        lastSeq,
+      };
+    });
+  }
+
+  report(orgId: string, runId: string, leaseToken: string, report: ProgressReport): Promise<ReportResult> {
+    return withTenant(this.em.fork(), orgId, async (tx) => {
+      const run = await lockRun(tx, runId);
+      if (run.status !== 'running' || run.leaseToken !== leaseToken) {
+        throw rpcError(Code.FailedPrecondition, 'LEASE_LOST', `this worker no longer holds run ${runId}: it ${run.status === 'running' ? 'was taken over by another worker' : run.status}`);
+      }
+      let lastSeq = await appendRunEvents(tx, orgId, runId, run.lastSeq, report.events, this.policy.payloadMaxBytes);
+      await this.storeCheckpoints(tx, orgId, runId, report.checkpoints);
+      if (report.finish) {
+        lastSeq = await finishRun(tx, { ...run, lastSeq }, report.finish, this.policy.payloadMaxBytes);
+        return { cancelRequested: run.cancelRequested, leaseExpiresAt: new Date(), lastSeq };
+      }
+      const leaseExpiresAt = new Date(Date.now() + this.policy.leaseMs);
+      await tx.execute('update workflow.workflow_runs set lease_expires_at = ? where id = ?', [leaseExpiresAt, runId]);
+      return { cancelRequested: run.cancelRequested, leaseExpiresAt, lastSeq };
+    });
+  }
+
+  /**
+   * Whether the org already runs as many runs as it may. The advisory lock serializes the count and the
+   * claim per org, so two workers cannot both take the last slot.
+   */
+  private async orgAtCapacity(tx: EntityManager, orgId: string, runId: string): Promise<boolean> {
+    await tx.execute('select pg_advisory_xact_lock(hashtext(?))', [`workflow-runs:${orgId}`]);
+    const rows = await tx.execute(
+      `select count(*)::int as running from workflow.workflow_runs where status = 'running' and lease_expires_at > now() and id <> ?`,
+      [runId],
+    );
+    return (rows[0]!['running'] as number) >= this.policy.orgMaxRunning;
+  }
+
+  private async storeCheckpoints(tx: EntityManager, orgId: string, runId: string, checkpoints: NodeCheckpointRecord[]): Promise<void> {
+    if (checkpoints.length === 0) return;
+    const values = checkpoints.flatMap((c) => [orgId, runId, c.nodeId, c.status, JSON.stringify(c.output), c.attempt]);
+    await tx.execute(
+      `insert into workflow.workflow_run_nodes (org_id, run_id, node_id, status, output, attempt)
+       values ${checkpoints.map(() => '(?, ?, ?, ?, ?::jsonb, ?)').join(', ')}
+       on conflict (org_id, run_id, node_id) do nothing`,
+      values,
+    );
+  }
+}

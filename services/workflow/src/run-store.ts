@@ -1,0 +1,170 @@
+import { Code } from '@connectrpc/connect';
+import { withTenant } from '@foundation/db';
+import { rpcError, type PageWindow } from '@foundation/kit';
+import type { JsonValue } from '@foundation/workflow-dsl';
+import { UniqueConstraintViolationException, type EntityManager } from '@mikro-orm/postgresql';
+import { v7 as uuidv7 } from 'uuid';
+import { appendRunEvents, readRunEvents, type RunEventRecord } from './run-event-log.js';
+import { finishRun, isFinished, lockRun, readRun, runRecord, type RunError, type RunRecord, type RunStatus, type RunTrigger } from './run-record.js';
+
+/** A run about to be queued. */
+export interface NewRun {
+  workflowId: string;
+  workflowVersion: number;
+  inputs: { [key: string]: JsonValue };
+  trigger: RunTrigger;
+  triggerNodeId: string;
+  triggerOutput: JsonValue;
+  idempotencyKey: string;
+  startedBy: string;
+  retryOf: string;
+}
+
+export interface RunFilter {
+  workflowId?: string;
+  status?: RunStatus;
+}
+
+/** A run that may need the reconciler, as `workflow.runs_to_reconcile` reports it. */
+export interface RunToReconcile {
+  id: string;
+  orgId: string;
+  status: RunStatus;
+}
+
+/**
+ * Runs as users see them: starting (the row and its `run.queued` event), reading, listing, cancelling.
+ * Every query runs in a tenant transaction; claims and progress reports are in `RunLeases`.
+ */
+export class RunStore {
+  constructor(
+    private readonly em: EntityManager,
+    private readonly payloadMaxBytes: number,
+  ) {}
+
+  /**
+   * Inserts a queued run with its first event. With an idempotency key already used for the workflow, the
+   * first run is returned instead (`created` false), also when two starts race on the unique key.
+   */
+  async insert(orgId: string, run: NewRun): Promise<{ run: RunRecord; created: boolean }> {
+    if (run.idempotencyKey !== '') {
+      const existing = await this.findByIdempotencyKey(orgId, run.workflowId, run.idempotencyKey);
+      if (existing) return { run: existing, created: false };
+    }
+    try {
+      return { run: await this.insertQueued(orgId, run), created: true };
+    } catch (e) {
+      if (!(e instanceof UniqueConstraintViolationException)) throw e;
+      const existing = await this.findByIdempotencyKey(orgId, run.workflowId, run.idempotencyKey);
+      if (!existing) throw e;
+      return { run: existing, created: false };
+    }
+  }
+
+  /** Deletes a run that could not be queued, with its events: a failed start leaves nothing behind. */
+  async remove(orgId: string, runId: string): Promise<void> {
+    await withTenant(this.em.fork(), orgId, (tx) => tx.execute('delete from workflow.workflow_runs where id = ?', [runId]));
+  }
+
+  get(orgId: string, runId: string): Promise<RunRecord> {
+    return withTenant(this.em.fork(), orgId, (tx) => readRun(tx, runId));
+  }
+
+  /** Newest first (ids are UUIDv7). */
+  list(orgId: string, filter: RunFilter, window: PageWindow): Promise<RunRecord[]> {
+    return withTenant(this.em.fork(), orgId, async (tx) => {
+      const rows = await tx.execute(
+        `select * from workflow.workflow_runs
+         where (?::uuid is null or workflow_id = ?::uuid) and (?::text is null or status = ?::text) and (?::uuid is null or id < ?::uuid)
+         order by id desc limit ?`,
+        [
+          filter.workflowId ?? null,
+          filter.workflowId ?? null,
+          filter.status ?? null,
+          filter.status ?? null,
+          window.after?.id ?? null,
+          window.after?.id ?? null,
+          window.limit + 1,
+        ],
+      );
+      return rows.map(runRecord);
+    });
+  }
+
+  /** Events after `afterSeq`; NOT_FOUND for a run outside the tenant. */
+  events(orgId: string, runId: string, afterSeq: number, limit: number): Promise<RunEventRecord[]> {
+    return withTenant(this.em.fork(), orgId, async (tx) => {
+      await readRun(tx, runId);
+      return readRunEvents(tx, runId, afterSeq, limit);
+    });
+  }
+
+  /**
+   * Cancels a queued run at once; marks a running one for its worker, which stops it (`running` true).
+   * A cancelled run is returned as it is; a succeeded or failed one is FAILED_PRECONDITION.
+   */
+  requestCancel(orgId: string, runId: string): Promise<{ run: RunRecord; running: boolean }> {
+    return withTenant(this.em.fork(), orgId, async (tx) => {
+      const run = await lockRun(tx, runId);
+      if (run.status === 'cancelled') return { run, running: false };
+      if (isFinished(run.status)) {
+        throw rpcError(Code.FailedPrecondition, 'RUN_FINISHED', `the run already ${run.status}; there is nothing to cancel`);
+      }
+      if (run.status === 'queued') {
+        await finishRun(tx, run, { status: 'cancelled', error: { reason: 'CANCELLED', message: 'cancelled before it started', nodeId: '' } }, this.payloadMaxBytes);
+        return { run: await readRun(tx, runId), running: false };
+      }
+      await tx.execute('update workflow.workflow_runs set cancel_requested = true where id = ?', [runId]);
+      return { run: await readRun(tx, runId), running: true };
+    });
+  }
+
+  /** Ends a queued or running run as failed or cancelled (the reconciler's verdict); no-op once finished. */
+  async end(orgId: string, runId: string, status: 'failed' | 'cancelled', error: RunError): Promise<RunRecord> {
+    return withTenant(this.em.fork(), orgId, async (tx) => {
+      const run = await lockRun(tx, runId);
+      if (!isFinished(run.status)) await finishRun(tx, run, { status, error }, this.payloadMaxBytes);
+      return readRun(tx, runId);
+    });
+  }
+
+  /** Runs queued since before `queuedBefore`, or running with a lease expired before `leaseExpiredBefore` or past their deadline. */
+  async toReconcile(queuedBefore: Date, leaseExpiredBefore: Date, max: number): Promise<RunToReconcile[]> {
+    const rows = await this.em.fork().execute('select * from workflow.runs_to_reconcile(?, ?, ?)', [queuedBefore, leaseExpiredBefore, max]);
+    return rows.map((row) => ({ id: row['id'] as string, orgId: row['org_id'] as string, status: row['status'] as RunStatus }));
+  }
+
+  private insertQueued(orgId: string, run: NewRun): Promise<RunRecord> {
+    return withTenant(this.em.fork(), orgId, async (tx) => {
+      const id = uuidv7();
+      await tx.execute(
+        `insert into workflow.workflow_runs (id, org_id, workflow_id, workflow_version, status, inputs, trigger, trigger_node_id, trigger_output,
+           idempotency_key, started_by, retry_of, created_at)
+         values (?, ?, ?, ?, 'queued', ?::jsonb, ?, ?, ?::jsonb, ?, ?, ?, now())`,
+        [
+          id,
+          orgId,
+          run.workflowId,
+          run.workflowVersion,
+          JSON.stringify(run.inputs),
+          run.trigger,
+          run.triggerNodeId,
+          JSON.stringify(run.triggerOutput),
+          run.idempotencyKey || null,
+          run.startedBy || null,
+          run.retryOf || null,
+        ],
+      );
+      const payload = { trigger: run.trigger, version: run.workflowVersion };
+      await appendRunEvents(tx, orgId, id, 0, [{ key: 'run.queued', type: 'run.queued', payload }], this.payloadMaxBytes);
+      return readRun(tx, id);
+    });
+  }
+
+  private findByIdempotencyKey(orgId: string, workflowId: string, key: string): Promise<RunRecord | undefined> {
+    return withTenant(this.em.fork(), orgId, async (tx) => {
+      const rows = await tx.execute('select * from workflow.workflow_runs where workflow_id = ? and idempotency_key = ?', [workflowId, key]);
+      return rows[0] ? runRecord(rows[0]) : undefined;
+    });
+  }
+}
