@@ -2,7 +2,7 @@ import { createGrpcTransport } from '@connectrpc/connect-node';
 import { RunStatus } from '@foundation/contracts';
 import { findFreePort } from '@foundation/db';
 import { clientsOver, inOrg, orgWithRoles, startEffectServer, type EffectServer, type PlatformClients } from '@foundation/testing';
-import type { WorkflowSpecJson } from '@foundation/workflow-dsl';
+import type { NodeJson, WorkflowSpecJson } from '@foundation/workflow-dsl';
 import { expect } from 'chai';
 import { eventTrail, publishedWorkflow, runToEnd } from '../services/workflow/test/workflow-fixtures.js';
 import { startExternalInfrastructure, type ExternalInfrastructure } from './support/external-infrastructure.js';
@@ -18,7 +18,7 @@ const FAST_RECOVERY = {
 
 /** Three calls to a third-party API, each with a key that stays the same across retries and recoveries. */
 function threeCalls(api: string): WorkflowSpecJson {
-  const call = (step: string) => ({
+  const call = (step: string): NodeJson => ({
     id: step,
     type: 'connector.action',
     config: {
