@@ -1,10 +1,11 @@
 import type { JsonObject } from '@bufbuild/protobuf';
-import type { CallOptions } from '@connectrpc/connect';
+import type { CallOptions, ConnectError } from '@connectrpc/connect';
 import { RunStatus, type Run, type RunEvent, type Workflow } from '@foundation/contracts';
 import type { PlatformClients } from '@foundation/testing';
-import type { WorkflowSpecJson } from '@foundation/workflow-dsl';
+import type { NodeJson, WorkflowSpecJson } from '@foundation/workflow-dsl';
+import { timestampMs } from '@bufbuild/protobuf/wkt';
 import { fromJson } from '@bufbuild/protobuf';
-import { WorkflowSpecSchema, type WorkflowSpec } from '@foundation/contracts';
+import { BadRequestSchema, WorkflowSpecSchema, type WorkflowSpec } from '@foundation/contracts';
 
 let counter = 0;
 
@@ -57,4 +58,68 @@ export async function runToEnd(clients: PlatformClients, runId: string, options:
 /** `type` or `type:nodeId` of each event, for compact assertions on a run's course. */
 export function eventTrail(events: RunEvent[]): string[] {
   return events.map((e) => (e.nodeId ? `${e.type}:${e.nodeId}` : e.type));
+}
+
+/** A `transform` node. */
+export function transformNode(id: string, expression: string, extra: Partial<NodeJson> = {}): NodeJson {
+  return { id, type: 'transform', config: { expression }, ...extra };
+}
+
+/** A `delay` node waiting `duration` (e.g. "600ms"). */
+export function delayNode(id: string, duration: string, extra: Partial<NodeJson> = {}): NodeJson {
+  return { id, type: 'delay', config: { duration }, ...extra };
+}
+
+/** A manual trigger `start` followed by `nodes` in a chain. */
+export function chainSpec(nodes: NodeJson[], extra: Omit<WorkflowSpecJson, 'nodes' | 'edges'> = {}): WorkflowSpecJson {
+  const ids = ['start', ...nodes.map((node) => node.id)];
+  return {
+    ...extra,
+    nodes: [{ id: 'start', type: 'trigger.manual' }, ...nodes],
+    edges: ids.slice(1).map((id, index) => ({ from: ids[index]!, to: id })),
+  };
+}
+
+/** Every stored event of a run, through ListRunEvents. */
+export async function listAllEvents(clients: PlatformClients, runId: string, options: CallOptions): Promise<RunEvent[]> {
+  const { events } = await clients.runs.listRunEvents({ runId, pageSize: 1000 }, options);
+  return events;
+}
+
+/** Watches a run until an event satisfies `until` and closes the stream; returns the events seen, that one last. */
+export async function watchUntil(clients: PlatformClients, runId: string, options: CallOptions, until: (event: RunEvent) => boolean): Promise<RunEvent[]> {
+  const events: RunEvent[] = [];
+  for await (const { event } of clients.runs.watchRun({ runId }, { ...options, timeoutMs: options.timeoutMs ?? 30_000 })) {
+    events.push(event!);
+    if (until(event!)) return events;
+  }
+  throw new Error(`run ${runId} ended without the awaited event: ${eventTrail(events).join(', ')}`);
+}
+
+/** Milliseconds from one event's time to another's. */
+export function msBetween(from: RunEvent, to: RunEvent): number {
+  return timestampMs(to.time!) - timestampMs(from.time!);
+}
+
+/** The one event of `type` (and node), or a failure naming what the run did instead. */
+export function eventOf(events: RunEvent[], type: string, nodeId = '', attempt?: number): RunEvent {
+  const found = events.filter((e) => e.type === type && e.nodeId === nodeId && (attempt === undefined || e.attempt === attempt));
+  if (found.length !== 1) throw new Error(`expected one ${type}${nodeId && `:${nodeId}`}, found ${found.length} in ${eventTrail(events).join(', ')}`);
+  return found[0]!;
+}
+
+/** `type:nodeId(attempt)` of each node event, for assertions on attempts. */
+export function attemptTrail(events: RunEvent[]): string[] {
+  return events.filter((e) => e.nodeId !== '').map((e) => `${e.type}:${e.nodeId}(${e.attempt})`);
+}
+
+/** Every field of an INVALID_FIELD error's BadRequest detail, in the order the service listed them. */
+export function violatedFields(error: ConnectError): string[] {
+  return error.findDetails(BadRequestSchema).flatMap((detail) => detail.fieldViolations.map((v) => v.field));
+}
+
+/** The output a node succeeded with in a run, from its `node.succeeded` event; undefined when it did not. */
+export async function nodeOutput(clients: PlatformClients, runId: string, nodeId: string, options: CallOptions): Promise<unknown> {
+  const { events } = await clients.runs.listRunEvents({ runId, pageSize: 1000 }, options);
+  return events.find((e) => e.type === 'node.succeeded' && e.nodeId === nodeId)?.payload?.['output'];
 }
