@@ -75,8 +75,12 @@ export class ScheduleSync {
     }
   }
 
+  /**
+   * Does not wait for a firing under way (a graceful close hangs while Redis is away): an abandoned firing
+   * is retried from Redis, and its idempotency key keeps it to one run.
+   */
   async close(): Promise<void> {
-    await this.#worker?.close().catch(() => undefined);
+    await this.#worker?.close(true).catch(() => undefined);
     await this.#queue.close().catch(() => undefined);
     this.#queueRedis.disconnect();
     this.#workerRedis.disconnect();
