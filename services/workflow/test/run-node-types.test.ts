@@ -1,9 +1,10 @@
 import { timestampMs } from '@bufbuild/protobuf/wkt';
 import { RunStatus } from '@foundation/contracts';
-import { inOrg, orgWithRoles, startEffectServer, startTestPlatform, withDatabase, type EffectServer, type OrgWithRoles, type TestPlatform } from '@foundation/testing';
+import type { JsonObject } from '@bufbuild/protobuf';
+import { withDatabase } from '@foundation/testing';
 import type { WorkflowSpecJson } from '@foundation/workflow-dsl';
 import { expect } from 'chai';
-import { chainSpec, delayNode, eventOf, eventTrail, listAllEvents, msBetween, publishedWorkflow, runToEnd, transformNode, watchToEnd } from './workflow-fixtures.js';
+import { chainSpec, delayNode, eventOf, eventTrail, listAllEvents, msBetween, runToEnd, startRunBench, transformNode, type RunBench } from './workflow-fixtures.js';
 
 /** start → route (big when amount > 100, else small) → big | small → join; start → flagged | calm by edge expressions. */
 const ROUTED: WorkflowSpecJson = {
@@ -29,29 +30,10 @@ const ROUTED: WorkflowSpecJson = {
 };
 
 describe('RunService: node types', () => {
-  let platform: TestPlatform;
-  let tenant: OrgWithRoles;
-  let api: EffectServer;
-  before(async () => {
-    api = await startEffectServer();
-    platform = await startTestPlatform({ env: { FOUNDATION_CONNECTOR_ALLOW_LOOPBACK: 'true' } });
-    tenant = await orgWithRoles(platform.grpc);
-  });
-  after(async () => {
-    await platform?.close();
-    await api?.close();
-  });
-  const asMember = () => inOrg(tenant.member, tenant.org.id);
-  const asAdmin = () => inOrg(tenant.admin, tenant.org.id);
-
-  /** Publishes `json`, runs it with `inputs` and returns the run as it ended with all of its events. */
-  async function runOf(json: WorkflowSpecJson, inputs: Record<string, unknown> = {}) {
-    const workflow = await publishedWorkflow(platform.grpc, json, asAdmin());
-    const { run } = await platform.grpc.runs.startRun({ workflowId: workflow.id, inputs: inputs as never }, asMember());
-    const events = await watchToEnd(platform.grpc, run!.id, asMember());
-    const { run: ended } = await platform.grpc.runs.getRun({ runId: run!.id }, asMember());
-    return { run: ended!, events };
-  }
+  let bench: RunBench;
+  before(async () => (bench = await startRunBench()));
+  after(() => bench?.close());
+  const runOf = (json: WorkflowSpecJson, inputs?: JsonObject) => bench.runToEnd(json, inputs);
 
   it('transform: expressions see the inputs, what the trigger delivered and the run', async () => {
     const json = chainSpec([transformNode('echo', '{ "x": inputs.x, "trigger": trigger, "runId": run.id, "attempt": run.attempt }')], {
@@ -71,7 +53,7 @@ describe('RunService: node types', () => {
     expect(eventOf(events, 'node.succeeded', 'route').payload).to.deep.equal({ output: { branch: 'big' } });
     expect(eventOf(events, 'node.succeeded', 'join').payload).to.deep.equal({ output: { big: 'big' } });
     // The skipped nodes are checkpointed as such, so a recovered run does not run them either.
-    const settled = await withDatabase(platform, 'superuser', async (db) => {
+    const settled = await withDatabase(bench.platform, 'superuser', async (db) => {
       const { rows } = await db.query('select node_id, status from workflow.workflow_run_nodes where run_id = $1 order by node_id', [run.id]);
       return Object.fromEntries(rows.map((r: { node_id: string; status: string }) => [r.node_id, r.status]));
     });
@@ -93,7 +75,7 @@ describe('RunService: node types', () => {
 
   it('connector.action: calls the API with the resolved secret as a bearer token, which never reaches an event or a log line', async () => {
     const secret = `s3cr3t-${Date.now()}-value`;
-    await platform.grpc.secrets.createSecret({ name: 'API_TOKEN', value: secret }, asAdmin());
+    await bench.platform.grpc.secrets.createSecret({ name: 'API_TOKEN', value: secret }, bench.asAdmin());
     const json = chainSpec([
       {
         id: 'call',
@@ -102,7 +84,7 @@ describe('RunService: node types', () => {
           connector: 'http',
           action: 'request',
           credential: 'API_TOKEN',
-          params: { method: 'POST', url: `${api.url}/hello`, auth: { kind: 'bearer' }, body: { json: { n: '{{ inputs.n }}' } } },
+          params: { method: 'POST', url: `${bench.api.url}/hello`, auth: { kind: 'bearer' }, body: { json: { n: '{{ inputs.n }}' } } },
         },
       },
       transformNode('status', 'nodes.call.output.status'),
@@ -111,7 +93,7 @@ describe('RunService: node types', () => {
     const { run, events } = await runOf(json, { n: 7 });
     expect(run.status, JSON.stringify(run.error)).to.equal(RunStatus.SUCCEEDED);
 
-    const delivery = api.deliveries.find((d) => d.path === '/hello')!;
+    const delivery = bench.api.deliveries.find((d) => d.path === '/hello')!;
     expect(delivery.headers.authorization).to.equal(`Bearer ${secret}`);
     expect(JSON.parse(delivery.body)).to.deep.equal({ n: 7 });
     const output = eventOf(events, 'node.succeeded', 'call').payload!['output'] as { status: number; body: unknown };
@@ -120,8 +102,8 @@ describe('RunService: node types', () => {
     expect(eventOf(events, 'node.succeeded', 'status').payload).to.deep.equal({ output: 200 });
 
     expect(JSON.stringify(events.map((e) => e.payload))).not.to.include(secret);
-    expect(platform.logLines.filter((line) => line.includes(secret))).to.deep.equal([]);
-    const stored = await withDatabase(platform, 'superuser', async (db) => {
+    expect(bench.platform.logLines.filter((line) => line.includes(secret))).to.deep.equal([]);
+    const stored = await withDatabase(bench.platform, 'superuser', async (db) => {
       const { rows } = await db.query(
         `select (select string_agg(payload::text, '') from workflow.workflow_run_events where run_id = $1) as events,
                 (select string_agg(output::text, '') from workflow.workflow_run_nodes where run_id = $1) as nodes`,
@@ -161,8 +143,8 @@ describe('RunService: node types', () => {
       Math.min(seqOf('node.succeeded', 'left'), seqOf('node.succeeded', 'right')),
     );
     expect(seqOf('node.started', 'join')).to.be.above(Math.max(seqOf('node.succeeded', 'left'), seqOf('node.succeeded', 'right')));
-    const stored = await listAllEvents(platform.grpc, run.id, asMember());
+    const stored = await listAllEvents(bench.platform.grpc, run.id, bench.asMember());
     expect(stored.map((e) => Number(e.seq))).to.deep.equal(stored.map((_, i) => i + 1));
-    expect(await runToEnd(platform.grpc, run.id, asMember())).to.have.property('status', RunStatus.SUCCEEDED);
+    expect(await runToEnd(bench.platform.grpc, run.id, bench.asMember())).to.have.property('status', RunStatus.SUCCEEDED);
   });
 });

@@ -1,44 +1,27 @@
 import { timestampMs } from '@bufbuild/protobuf/wkt';
 import { RunStatus } from '@foundation/contracts';
-import { inOrg, orgWithRoles, startEffectServer, startTestPlatform, type EffectServer, type OrgWithRoles, type TestPlatform } from '@foundation/testing';
 import type { NodeJson, RetryPolicyJson, WorkflowSpecJson } from '@foundation/workflow-dsl';
 import { expect } from 'chai';
-import { attemptTrail, chainSpec, delayNode, eventOf, publishedWorkflow, watchToEnd } from './workflow-fixtures.js';
+import { attemptTrail, chainSpec, delayNode, eventOf, startRunBench, type RunBench } from './workflow-fixtures.js';
 
 describe('RunService: retries and timeouts', () => {
-  let platform: TestPlatform;
-  let tenant: OrgWithRoles;
-  let api: EffectServer;
-  before(async () => {
-    api = await startEffectServer();
-    platform = await startTestPlatform({ env: { FOUNDATION_CONNECTOR_ALLOW_LOOPBACK: 'true' } });
-    tenant = await orgWithRoles(platform.grpc);
-  });
-  after(async () => {
-    await platform?.close();
-    await api?.close();
-  });
-  const asMember = () => inOrg(tenant.member, tenant.org.id);
-
-  async function runOf(json: WorkflowSpecJson) {
-    const workflow = await publishedWorkflow(platform.grpc, json, inOrg(tenant.admin, tenant.org.id));
-    const { run } = await platform.grpc.runs.startRun({ workflowId: workflow.id }, asMember());
-    const events = await watchToEnd(platform.grpc, run!.id, asMember());
-    const { run: ended } = await platform.grpc.runs.getRun({ runId: run!.id }, asMember());
-    return { run: ended!, events };
-  }
+  let bench: RunBench;
+  before(async () => (bench = await startRunBench()));
+  after(() => bench?.close());
+  const runOf = (json: WorkflowSpecJson) => bench.runToEnd(json);
+  const api = () => bench.api;
 
   /** A POST to the effect server's `path`, attempted per `retry`. */
   const call = (path: string, retry: RetryPolicyJson): NodeJson => ({
     id: 'call',
     type: 'connector.action',
-    config: { connector: 'http', action: 'request', params: { method: 'POST', url: `${api.url}${path}` } },
+    config: { connector: 'http', action: 'request', params: { method: 'POST', url: `${api().url}${path}` } },
     retry,
   });
 
   describe('retry policy', () => {
     it('retries a retryable failure with backoff until an attempt succeeds', async () => {
-      api.behave('/flaky', { failures: 2, failStatus: 503 });
+      api().behave('/flaky', { failures: 2, failStatus: 503 });
       const { run, events } = await runOf(chainSpec([call('/flaky', { maxAttempts: 3, initialBackoff: '100ms' })]));
       expect(run.status).to.equal(RunStatus.SUCCEEDED);
       expect(attemptTrail(events)).to.deep.equal([
@@ -54,11 +37,11 @@ describe('RunService: retries and timeouts', () => {
       expect(eventOf(events, 'node.retrying', 'call', 2).payload).to.include({ reason: 'UPSTREAM_ERROR', delayMs: 200 });
       const waited = timestampMs(eventOf(events, 'node.started', 'call', 3).time!) - timestampMs(eventOf(events, 'node.started', 'call', 1).time!);
       expect(waited).to.be.at.least(300);
-      expect(api.deliveries.filter((d) => d.path === '/flaky')).to.have.length(3);
+      expect(api().deliveries.filter((d) => d.path === '/flaky')).to.have.length(3);
     });
 
     it('fails the run with the connector reason once the attempts are used up', async () => {
-      api.behave('/flaky-twice', { failures: 2, failStatus: 503 });
+      api().behave('/flaky-twice', { failures: 2, failStatus: 503 });
       const { run, events } = await runOf(chainSpec([call('/flaky-twice', { maxAttempts: 2, initialBackoff: '100ms' })]));
       expect(run.status).to.equal(RunStatus.FAILED);
       expect(run.error).to.include({ reason: 'UPSTREAM_ERROR', nodeId: 'call' });
@@ -69,13 +52,13 @@ describe('RunService: retries and timeouts', () => {
     });
 
     it('does not retry a failure that is not retryable (HTTP 404)', async () => {
-      api.behave('/missing', { failures: 1, failStatus: 404 });
+      api().behave('/missing', { failures: 1, failStatus: 404 });
       const { run, events } = await runOf(chainSpec([call('/missing', { maxAttempts: 3, initialBackoff: '100ms' })]));
       expect(run.status).to.equal(RunStatus.FAILED);
       expect(run.error).to.include({ reason: 'UPSTREAM_ERROR', nodeId: 'call' });
       expect(attemptTrail(events)).to.deep.equal(['node.started:call(1)', 'node.failed:call(1)']);
       expect(eventOf(events, 'node.failed', 'call').payload).to.include({ retryable: false });
-      expect(api.deliveries.filter((d) => d.path === '/missing')).to.have.length(1);
+      expect(api().deliveries.filter((d) => d.path === '/missing')).to.have.length(1);
     });
   });
 

@@ -1,7 +1,7 @@
 import type { JsonObject } from '@bufbuild/protobuf';
 import type { CallOptions, ConnectError } from '@connectrpc/connect';
 import { RunStatus, type Run, type RunEvent, type Workflow } from '@foundation/contracts';
-import type { PlatformClients } from '@foundation/testing';
+import { inOrg, orgWithRoles, startEffectServer, startTestPlatform, type EffectServer, type OrgWithRoles, type PlatformClients, type TestPlatform } from '@foundation/testing';
 import type { NodeJson, WorkflowSpecJson } from '@foundation/workflow-dsl';
 import { timestampMs } from '@bufbuild/protobuf/wkt';
 import { fromJson } from '@bufbuild/protobuf';
@@ -122,4 +122,43 @@ export function violatedFields(error: ConnectError): string[] {
 export async function nodeOutput(clients: PlatformClients, runId: string, nodeId: string, options: CallOptions): Promise<unknown> {
   const { events } = await clients.runs.listRunEvents({ runId, pageSize: 1000 }, options);
   return events.find((e) => e.type === 'node.succeeded' && e.nodeId === nodeId)?.payload?.['output'];
+}
+
+/** A platform for run tests: an org with its roles and a local API for connector nodes to call. */
+export interface RunBench {
+  platform: TestPlatform;
+  tenant: OrgWithRoles;
+  /** Loopback is allowed, so connector nodes may call it. */
+  api: EffectServer;
+  asMember(): CallOptions;
+  asAdmin(): CallOptions;
+  /** Publishes `json`, runs it with `inputs` as the member, and returns the run as it ended with every event. */
+  runToEnd(json: WorkflowSpecJson, inputs?: JsonObject): Promise<{ run: Run; events: RunEvent[] }>;
+  close(): Promise<void>;
+}
+
+export async function startRunBench(env: Record<string, string> = {}): Promise<RunBench> {
+  const api = await startEffectServer();
+  const platform = await startTestPlatform({ env: { FOUNDATION_CONNECTOR_ALLOW_LOOPBACK: 'true', ...env } });
+  const tenant = await orgWithRoles(platform.grpc);
+  const asMember = () => inOrg(tenant.member, tenant.org.id);
+  const asAdmin = () => inOrg(tenant.admin, tenant.org.id);
+  return {
+    platform,
+    tenant,
+    api,
+    asMember,
+    asAdmin,
+    runToEnd: async (json, inputs = {}) => {
+      const workflow = await publishedWorkflow(platform.grpc, json, asAdmin());
+      const { run } = await platform.grpc.runs.startRun({ workflowId: workflow.id, inputs }, asMember());
+      const events = await watchToEnd(platform.grpc, run!.id, asMember());
+      const { run: ended } = await platform.grpc.runs.getRun({ runId: run!.id }, asMember());
+      return { run: ended!, events };
+    },
+    close: async () => {
+      await platform.close();
+      await api.close();
+    },
+  };
 }
