@@ -27,6 +27,7 @@ import { stopTestPostgres } from '@foundation/db';
 import { signUp, startTestPlatform } from '@foundation/testing';
 import { caseKey, type CaseResult, type LoadResults, type SliceMessage, type SliceVerdict } from './cases.js';
 import { addSplit, cpuSince, cpuSnapshot, machineBusySeconds, type CpuSnapshot, type CpuSplit } from './cpu-accounting.js';
+import { benchWorkflowThroughput } from './workflow-throughput.js';
 
 /** The targets of the issue: at 32 in flight, GetMe keeps half of echo's throughput and at most twice its p99. */
 const TARGET_RPS_RATIO = 0.5;
@@ -39,7 +40,18 @@ const FOREIGN_LIMIT_CORES = 0.2;
 /** At most this many slices are measured again in one run, so a long foreign job cannot stall the bench. */
 const REMEASURE_BUDGET = 24;
 
+/** `BENCH_SUITES`: `rpc` (GetMe against Echo) and `workflows` (bench/workflow-throughput.ts); both by default. */
 async function main(): Promise<void> {
+  const suites = new Set((process.env.BENCH_SUITES ?? 'rpc,workflows').split(',').map((s) => s.trim()));
+  try {
+    if (suites.has('rpc')) await benchRpcOverhead();
+    if (suites.has('workflows')) console.log(await benchWorkflowThroughput());
+  } finally {
+    await stopTestPostgres();
+  }
+}
+
+async function benchRpcOverhead(): Promise<void> {
   const platform = await startTestPlatform({ discardLogs: true });
   try {
     const account = await signUp(platform.grpc, 'Bench User');
@@ -54,7 +66,6 @@ async function main(): Promise<void> {
     console.log(report(run, busyBefore));
   } finally {
     await platform.close();
-    await stopTestPostgres();
   }
 }
 

@@ -99,7 +99,11 @@ export class RunExecution {
         try {
           const { ready, skipped } = await this.#graph.advance();
           for (const nodeId of skipped) this.#reporter.checkpoint({ nodeId, status: 'skipped', outputJson: 'null', attempt: 0 });
-          for (const nodeId of ready) running.set(nodeId, this.runNode(this.workflow.node(nodeId)));
+          const nodes = ready.map((nodeId) => this.workflow.node(nodeId));
+          // Results are stored before a node with an outside effect starts: a recovered run never repeats
+          // a node whose effectful successor already ran. Pure nodes need no such wait.
+          if (nodes.some(hasOutsideEffect)) await this.#reporter.flush();
+          for (const node of nodes) running.set(node.id, this.runNode(node));
         } catch (e) {
           // An edge condition that fails to evaluate: the run cannot know where to go.
           failure = { nodeId: e instanceof ExpressionError ? (e.nodeId ?? '') : '', failure: NodeFailure.from(e) };
@@ -110,9 +114,7 @@ export class RunExecution {
       const result = await Promise.race(running.values());
       running.delete(result.nodeId);
       if (result.ok) {
-        // Stored before anything downstream starts: a recovered run never repeats a node whose successor ran.
         this.#reporter.checkpoint({ nodeId: result.nodeId, status: 'succeeded', outputJson: JSON.stringify(result.output), attempt: result.attempt });
-        await this.#reporter.flush();
         this.#graph.settle(result.nodeId, 'succeeded', result.output);
       } else if (!failure && !this.#nodes.signal.aborted) {
         failure = { nodeId: result.nodeId, failure: result.failure };
@@ -191,6 +193,11 @@ export class RunExecution {
   private event(type: string, { nodeId, attempt }: { nodeId: string; attempt: number }, payload: { [key: string]: JsonValue }): void {
     this.#reporter.event({ key: `${type}:${nodeId}:${attempt}`, type, nodeId, attempt, payloadJson: JSON.stringify(payload) });
   }
+}
+
+/** Nodes whose attempt acts outside the platform (an API call, an agent); transforms, conditions and delays do not. */
+function hasOutsideEffect(node: CompiledNode): boolean {
+  return node.type === 'connector.action' || node.type === 'agent.run';
 }
 
 function backoffMs(retry: CompiledNode['retry'], failedTries: number): number {
