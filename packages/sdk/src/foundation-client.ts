@@ -1,6 +1,6 @@
 import { Code, ConnectError, createClient, type Client, type Interceptor, type Transport } from '@connectrpc/connect';
 import { createConnectTransport, createGrpcTransport } from '@connectrpc/connect-node';
-import { AuthService, MetaService, OrgService } from '@foundation/contracts';
+import { AuthService, MetaService, OrgService, RunService, SecretsService, WorkflowService } from '@foundation/contracts';
 import { ClientSession } from './session.js';
 
 export interface FoundationClientOptions {
@@ -27,6 +27,9 @@ export class FoundationClient {
   readonly auth: Client<typeof AuthService>;
   readonly org: Client<typeof OrgService>;
   readonly meta: Client<typeof MetaService>;
+  readonly secrets: Client<typeof SecretsService>;
+  readonly workflows: Client<typeof WorkflowService>;
+  readonly runs: Client<typeof RunService>;
   private readonly session: ClientSession;
   private refreshing: Promise<void> | undefined;
 
@@ -42,6 +45,9 @@ export class FoundationClient {
     this.auth = createClient(AuthService, transport);
     this.org = createClient(OrgService, transport);
     this.meta = createClient(MetaService, transport);
+    this.secrets = createClient(SecretsService, transport);
+    this.workflows = createClient(WorkflowService, transport);
+    this.runs = createClient(RunService, transport);
   }
 
   async signUp(email: string, password: string, displayName: string) {

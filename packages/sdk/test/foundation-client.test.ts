@@ -1,4 +1,6 @@
+import { fromJson } from '@bufbuild/protobuf';
 import { Code } from '@connectrpc/connect';
+import { WorkflowSpecSchema } from '@foundation/contracts';
 import { FoundationClient } from '@foundation/sdk';
 import { expectRpcError, signUp, startTestPlatform, TEST_PASSWORD, type TestPlatform } from '@foundation/testing';
 import { expect } from 'chai';
@@ -18,6 +20,26 @@ describe('FoundationClient (SDK)', () => {
       client.useOrg(org!.id);
       const { members } = await client.org.listMembers({});
       expect(members.map((m) => m.userId)).to.deep.equal([user.id]);
+    });
+
+    it(`publishes a workflow and follows its run to the end over ${protocol}`, async () => {
+      const client = new FoundationClient({ baseUrl: platform.baseUrl, protocol });
+      await client.signUp(`sdk-wf-${protocol}-${Date.now()}@example.com`, TEST_PASSWORD, 'SDK');
+      const { org } = await client.org.createOrg({ name: 'SDK Org', slug: `sdk-wf-${protocol}-${Date.now()}` });
+      client.useOrg(org!.id);
+      const spec = fromJson(WorkflowSpecSchema, {
+        nodes: [
+          { id: 'start', type: 'trigger.manual' },
+          { id: 'answer', type: 'transform', config: { expression: '6 * 7' } },
+        ],
+        edges: [{ from: 'start', to: 'answer' }],
+      });
+      const { workflow } = await client.workflows.createWorkflow({ name: 'SDK', spec });
+      await client.workflows.publishWorkflow({ workflowId: workflow!.id });
+      const { run } = await client.runs.startRun({ workflowId: workflow!.id });
+      const types: string[] = [];
+      for await (const { event } of client.runs.watchRun({ runId: run!.id })) types.push(event!.type);
+      expect(types.at(-1)).to.equal('run.succeeded');
     });
   }
 
