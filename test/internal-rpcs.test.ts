@@ -1,12 +1,12 @@
 import { Code, createClient } from '@connectrpc/connect';
 import { createGrpcTransport } from '@connectrpc/connect-node';
-import { Access, AuthService, OrgService, SecretsService } from '@foundation/contracts';
+import { Access, AuthService, OrgService, RunProgressService, RunService, SecretsService, WorkflowService } from '@foundation/contracts';
 import { methodAccess, SERVICE_TOKEN_HEADER, ServiceTokenIssuer } from '@foundation/kit';
 import { expectRpcError, signUp, startTestPlatform, type TestAccount, type TestPlatform } from '@foundation/testing';
 import { expect } from 'chai';
 
 /** Every ACCESS_INTERNAL RPC, found from the contracts so a new one is covered without editing this file. */
-const INTERNAL_RPCS = [AuthService, OrgService, SecretsService].flatMap((service) =>
+const INTERNAL_RPCS = [AuthService, OrgService, SecretsService, WorkflowService, RunService, RunProgressService].flatMap((service) =>
   service.methods.filter((m) => methodAccess(m) === Access.INTERNAL).map((method) => ({ service, method })),
 );
 
@@ -31,7 +31,7 @@ describe('Internal RPCs', () => {
   };
 
   it('exist (the list below is not empty)', () => {
-    expect(INTERNAL_RPCS.map((r) => r.method.name)).to.include.members(['LookupUser', 'CheckMembership', 'ResolveSecret']);
+    expect(INTERNAL_RPCS.map((r) => r.method.name)).to.include.members(['LookupUser', 'CheckMembership', 'ResolveSecret', 'ClaimRun', 'ReportProgress']);
   });
 
   for (const { service, method } of INTERNAL_RPCS) {
@@ -55,6 +55,8 @@ describe('Internal RPCs', () => {
   it('admit only the callers an RPC names: LookupUser is for the org service', async () => {
     const asExecution = await new ServiceTokenIssuer(platform.serviceKey, 'execution').tokenFor(AuthService.typeName);
     await expectRpcError(call(AuthService, 'LookupUser', { [SERVICE_TOKEN_HEADER]: asExecution }), Code.PermissionDenied, 'INTERNAL_ONLY');
+    const asOrgToWorkflow = await new ServiceTokenIssuer(platform.serviceKey, 'org').tokenFor(RunProgressService.typeName);
+    await expectRpcError(call(RunProgressService, 'ClaimRun', { [SERVICE_TOKEN_HEADER]: asOrgToWorkflow }), Code.PermissionDenied, 'INTERNAL_ONLY');
     const asOrg = await new ServiceTokenIssuer(platform.serviceKey, 'org').tokenFor(AuthService.typeName);
     const auth = createClient(AuthService, createGrpcTransport({ baseUrl: platform.baseUrl }));
     const found = await auth.lookupUser({ email: account.email }, { headers: { [SERVICE_TOKEN_HEADER]: asOrg } });
