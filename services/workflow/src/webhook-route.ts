@@ -12,6 +12,7 @@ import type { WorkflowStore } from './workflow-store.js';
 const FORWARDED_HEADERS = ['content-type', 'user-agent', 'x-github-event', 'x-github-delivery', 'x-request-id'];
 const IDEMPOTENCY_HEADER = 'idempotency-key';
 const IDEMPOTENCY_KEY_MAX = 200;
+const PAYLOAD_TOO_LARGE = 413;
 
 export interface WebhookRouteOptions {
   workflows: WorkflowStore;
@@ -25,18 +26,21 @@ export interface WebhookRouteOptions {
  * `POST /v1/webhooks/<token>` starts a run of the latest published version through its `trigger.webhook`
  * node, with the JSON body (and a few headers) as the trigger's output. Answers 202 with the run id;
  * errors are Connect error JSON with the matching HTTP status (404 for an unknown or archived token,
- * 400 for a body that is not JSON, 503 when the queue is down). An `Idempotency-Key` header makes a
- * redelivered webhook start one run.
+ * 400 for a body that is not JSON, 413 for one over `bodyLimit`, 503 when the queue is down). An
+ * `Idempotency-Key` header makes a redelivered webhook start one run.
  */
 export function registerWebhookRoute(router: Router, { workflows, starter, log, bodyLimit }: WebhookRouteOptions): void {
   const json = express.json({ limit: bodyLimit, strict: false, type: () => true });
   router.post(`${WEBHOOK_PATH_PREFIX}:token`, (req, res, next) => {
     json(req, res, (error?: unknown) => {
       if (error) {
-        const status = (error as { status?: number }).status === 413 ? Code.ResourceExhausted : Code.InvalidArgument;
-        const reason = status === Code.ResourceExhausted ? 'REQUEST_TOO_LARGE' : 'MALFORMED_REQUEST';
-        const message = status === Code.ResourceExhausted ? `the body is larger than ${bodyLimit}` : 'the body is not valid JSON';
-        sendError(res, rpcError(status, reason, message));
+        if ((error as { status?: number }).status === PAYLOAD_TOO_LARGE) {
+          // Connect maps RESOURCE_EXHAUSTED to 429, which webhook senders take as "retry later"; a body
+          // that is too large never fits, so it is 413.
+          sendError(res, rpcError(Code.ResourceExhausted, 'REQUEST_TOO_LARGE', `the body is larger than ${bodyLimit}`), PAYLOAD_TOO_LARGE);
+        } else {
+          sendError(res, rpcError(Code.InvalidArgument, 'MALFORMED_REQUEST', 'the body is not valid JSON'));
+        }
         return;
       }
       next();
@@ -73,6 +77,6 @@ export function registerWebhookRoute(router: Router, { workflows, starter, log, 
   });
 }
 
-function sendError(res: express.Response, error: ReturnType<typeof rpcError>): void {
-  res.status(codeToHttpStatus(error.code)).json(errorToJson(error, undefined));
+function sendError(res: express.Response, error: ReturnType<typeof rpcError>, httpStatus = codeToHttpStatus(error.code)): void {
+  res.status(httpStatus).json(errorToJson(error, undefined));
 }

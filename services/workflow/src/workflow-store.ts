@@ -235,7 +235,12 @@ function orgOfWebhookToken(token: string): string | undefined {
   if (!token.startsWith(WEBHOOK_TOKEN_PREFIX)) return undefined;
   const bytes = Buffer.from(token.slice(WEBHOOK_TOKEN_PREFIX.length), 'base64url');
   if (bytes.length !== 16 + WEBHOOK_SECRET_BYTES) return undefined;
-  return uuidStringify(bytes.subarray(0, 16));
+  try {
+    return uuidStringify(bytes.subarray(0, 16));
+  } catch {
+    // A token we did not issue may start with any 16 bytes; those that are no UUID name no org.
+    return undefined;
+  }
 }
 
 type Row = Record<string, unknown>;

@@ -120,7 +120,7 @@ export function violatedFields(error: ConnectError): string[] {
 
 /** The output a node succeeded with in a run, from its `node.succeeded` event; undefined when it did not. */
 export async function nodeOutput(clients: PlatformClients, runId: string, nodeId: string, options: CallOptions): Promise<unknown> {
-  const { events } = await clients.runs.listRunEvents({ runId, pageSize: 1000 }, options);
+  const events = await listAllEvents(clients, runId, options);
   return events.find((e) => e.type === 'node.succeeded' && e.nodeId === nodeId)?.payload?.['output'];
 }
 
@@ -161,4 +161,10 @@ export async function startRunBench(env: Record<string, string> = {}): Promise<R
       await api.close();
     },
   };
+}
+
+/** `trigger` (a webhook or schedule node) followed by `nodes` in a chain. */
+export function chainFrom(trigger: NodeJson, nodes: NodeJson[]): WorkflowSpecJson {
+  const ids = [trigger.id, ...nodes.map((node) => node.id)];
+  return { nodes: [trigger, ...nodes], edges: ids.slice(1).map((id, index) => ({ from: ids[index]!, to: id })) };
 }
