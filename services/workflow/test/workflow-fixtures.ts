@@ -89,9 +89,14 @@ export async function listAllEvents(clients: PlatformClients, runId: string, opt
 /** Watches a run until an event satisfies `until` and closes the stream; returns the events seen, that one last. */
 export async function watchUntil(clients: PlatformClients, runId: string, options: CallOptions, until: (event: RunEvent) => boolean): Promise<RunEvent[]> {
   const events: RunEvent[] = [];
-  for await (const { event } of clients.runs.watchRun({ runId }, { ...options, timeoutMs: options.timeoutMs ?? 30_000 })) {
-    events.push(event!);
-    if (until(event!)) return events;
+  const stop = new AbortController();
+  try {
+    for await (const { event } of clients.runs.watchRun({ runId }, { ...options, signal: stop.signal, timeoutMs: options.timeoutMs ?? 30_000 })) {
+      events.push(event!);
+      if (until(event!)) return events;
+    }
+  } finally {
+    stop.abort();
   }
   throw new Error(`run ${runId} ended without the awaited event: ${eventTrail(events).join(', ')}`);
 }
