@@ -62,6 +62,7 @@ export async function createWorkflowModule(options: WorkflowModuleOptions): Prom
     maxClaims: options.leases.maxClaims,
     enqueueTimeoutMs: options.enqueueTimeoutMs,
   });
+  await schedules.restore(await workflows.scheduledWorkflows());
   schedules.startFiring(starter);
   reconciler.start();
 

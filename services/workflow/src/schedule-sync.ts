@@ -68,6 +68,15 @@ export class ScheduleSync {
     }
   }
 
+  /**
+   * Registers the schedules of every published workflow again (an upsert: existing ones are unchanged), at
+   * start: PostgreSQL holds what should fire, and Redis may have lost it or missed a publish.
+   */
+  async restore(workflows: { orgId: string; workflowId: string; spec: WorkflowSpecJson }[]): Promise<void> {
+    for (const { orgId, workflowId, spec } of workflows) await this.published(orgId, workflowId, spec);
+    if (workflows.length > 0) this.log.info({ workflows: workflows.length }, 'schedules restored');
+  }
+
   /** After an archive: its schedules stop. */
   async archived(workflowId: string, latest: WorkflowSpecJson): Promise<void> {
     for (const trigger of compileWorkflow(latest).scheduleTriggers()) {

@@ -180,6 +180,12 @@ export class WorkflowStore {
     });
   }
 
+  /** Every published workflow whose latest version has a schedule trigger, across orgs (see the migration). */
+  async scheduledWorkflows(): Promise<{ orgId: string; workflowId: string; spec: WorkflowSpecJson }[]> {
+    const rows = await this.em.fork().execute('select * from workflow.scheduled_workflows()');
+    return rows.map((row) => ({ orgId: row['org_id'] as string, workflowId: row['workflow_id'] as string, spec: row['spec'] as WorkflowSpecJson }));
+  }
+
   /** The published workflow a webhook token belongs to, if any. */
   findByWebhookToken(token: string): Promise<WorkflowRecord | undefined> {
     const orgId = orgOfWebhookToken(token);

@@ -331,6 +331,36 @@ describe('trigger.schedule across a restart', () => {
   });
 });
 
+describe('trigger.schedule after Redis lost its data', () => {
+  let platform: TestPlatform;
+  let tenant: OrgWithRoles;
+  before(async () => {
+    platform = await startTestPlatform();
+    tenant = await orgWithRoles(platform.grpc);
+  });
+  after(() => platform.close());
+
+  it('is registered again from PostgreSQL when the workflow service starts', async () => {
+    const asAdmin = inOrg(tenant.admin, tenant.org.id);
+    const workflow = await publishedWorkflow(platform.grpc, EVERY_SECOND, asAdmin);
+    await platform.running.close();
+    const redis = new Redis(platform.redis.url);
+    await redis.flushall();
+    redis.disconnect();
+    const emptiedAt = Date.now();
+    const restarted = await startProcessesAgain(platform);
+    try {
+      await eventually('a scheduled run after the restart', async () => {
+        const { runs } = await restarted.grpc.runs.listRuns({ workflowId: workflow.id }, asAdmin);
+        return runs.some((r) => timestampMs(r.createTime!) > emptiedAt) ? true : undefined;
+      });
+      await restarted.grpc.workflows.archiveWorkflow({ workflowId: workflow.id }, asAdmin);
+    } finally {
+      await restarted.close();
+    }
+  });
+});
+
 /**
  * Starts every Foundation process of `platform` again, after `platform.running.close()`, on its PostgreSQL
  * and Redis, as a deploy does. The harness cannot (a platform's Redis is private and stops on close), so

@@ -5,10 +5,11 @@ import { tenantRlsSql } from '@foundation/db';
  * Workflows, their published versions, runs, run events and node checkpoints, all under row-level
  * security by org.
  *
- * One exception: the reconciler must find stuck runs of every org, and no request names an org for it.
- * `workflow.runs_to_reconcile` is a SECURITY DEFINER function owned by the schema owner, and a SELECT
- * policy on `workflow_runs` for the owner role only lets it read across orgs; it returns ids and states,
- * nothing of a run's content, and the reconciler then acts on each run inside that run's tenant scope.
+ * Two exceptions, for work no request names an org for: the reconciler must find stuck runs of every org,
+ * and a starting workflow service re-registers every published schedule (Redis may have lost them). Each
+ * is a SECURITY DEFINER function owned by the schema owner, with SELECT policies for the owner role only,
+ * that returns what the job needs (run ids and states; the specs of scheduled workflows); the service then
+ * acts on each run or workflow inside its tenant scope. The app role services run as gains no cross-org read.
  */
 export class InitialWorkflowSchema extends Migration {
   override async up(): Promise<void> {
@@ -95,6 +96,18 @@ export class InitialWorkflowSchema extends Migration {
       for (const statement of tenantRlsSql('workflow', table)) this.addSql(statement);
     }
     this.addSql('create policy reconciler_read on workflow.workflow_runs for select to current_user using (true)');
+    this.addSql('create policy schedule_restore_read on workflow.workflows for select to current_user using (true)');
+    this.addSql('create policy schedule_restore_read on workflow.workflow_versions for select to current_user using (true)');
+    this.addSql(`create function workflow.scheduled_workflows()
+      returns table (org_id uuid, workflow_id uuid, spec jsonb)
+      language sql stable security definer set search_path = workflow, pg_temp
+      as $$
+        select w.org_id, w.id, v.spec from workflow.workflows w
+        join workflow.workflow_versions v on v.org_id = w.org_id and v.workflow_id = w.id and v.version = w.latest_version
+        where w.state = 'published'
+          and exists (select 1 from jsonb_array_elements(v.spec -> 'nodes') n where n ->> 'type' = 'trigger.schedule')
+        order by w.id
+      $$`);
     this.addSql(`create function workflow.runs_to_reconcile(queued_before timestamptz, lease_expired_before timestamptz, max_rows integer)
       returns table (id uuid, org_id uuid, status text)
       language sql stable security definer set search_path = workflow, pg_temp
