@@ -3,7 +3,7 @@ import { RunStatus } from '@foundation/contracts';
 import { RunQueue } from '@foundation/run-queue';
 import { expectRpcError } from '@foundation/testing';
 import { expect } from 'chai';
-import { chainSpec, delayNode, eventOf, eventTrail, listAllEvents, publishedWorkflow, runToEnd, startRunBench, transformNode, watchUntil, type RunBench } from './workflow-fixtures.js';
+import { chainSpec, eventOf, eventTrail, listAllEvents, publishedWorkflow, runToEnd, startLongRun, startRunBench, transformNode, type RunBench } from './workflow-fixtures.js';
 
 describe('RunService: CancelRun()', () => {
   let bench: RunBench;
@@ -20,16 +20,8 @@ describe('RunService: CancelRun()', () => {
   });
   const runs = () => bench.platform.grpc.runs;
 
-  /** Starts a run of a workflow that waits 30 s, and resolves once its delay is under way. */
-  async function startLongRun() {
-    const workflow = await publishedWorkflow(bench.platform.grpc, chainSpec([delayNode('wait', '30s')]), bench.asAdmin());
-    const { run } = await runs().startRun({ workflowId: workflow.id }, bench.asMember());
-    await watchUntil(bench.platform.grpc, run!.id, bench.asMember(), (e) => e.type === 'node.started');
-    return run!;
-  }
-
   it('interrupts a running node at once and ends the run cancelled', async () => {
-    const run = await startLongRun();
+    const run = await startLongRun(bench);
     const asked = Date.now();
     const { run: cancelling } = await runs().cancelRun({ runId: run.id }, bench.asMember());
     expect(cancelling!.status).to.be.oneOf([RunStatus.RUNNING, RunStatus.CANCELLED]);
@@ -46,7 +38,7 @@ describe('RunService: CancelRun()', () => {
   });
 
   it('cancels a queued run at once, and its worker never starts it', async () => {
-    const busy = await startLongRun();
+    const busy = await startLongRun(bench);
     const workflow = await publishedWorkflow(bench.platform.grpc, chainSpec([transformNode('one', '1')]), bench.asAdmin());
     const { run: queued } = await runs().startRun({ workflowId: workflow.id }, bench.asMember());
     expect(await queue.jobState(queued!.id)).to.equal('waiting');

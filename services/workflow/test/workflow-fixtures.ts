@@ -1,6 +1,9 @@
 import type { JsonObject } from '@bufbuild/protobuf';
-import type { CallOptions, ConnectError } from '@connectrpc/connect';
-import { RunStatus, type Run, type RunEvent, type Workflow } from '@foundation/contracts';
+import { createClient, type CallOptions, type ConnectError } from '@connectrpc/connect';
+import { createGrpcTransport } from '@connectrpc/connect-node';
+import { SERVICE_TOKEN_HEADER, ServiceTokenIssuer } from '@foundation/kit';
+import type { RunQueue } from '@foundation/run-queue';
+import { RunProgressService, RunStatus, type Run, type RunEvent, type Workflow } from '@foundation/contracts';
 import { inOrg, orgWithRoles, startEffectServer, startTestPlatform, type EffectServer, type OrgWithRoles, type PlatformClients, type TestPlatform } from '@foundation/testing';
 import type { NodeJson, WorkflowSpecJson } from '@foundation/workflow-dsl';
 import { timestampMs } from '@bufbuild/protobuf/wkt';
@@ -172,4 +175,35 @@ export async function startRunBench(env: Record<string, string> = {}): Promise<R
 export function chainFrom(trigger: NodeJson, nodes: NodeJson[]): WorkflowSpecJson {
   const ids = [trigger.id, ...nodes.map((node) => node.id)];
   return { nodes: [trigger, ...nodes], edges: ids.slice(1).map((id, index) => ({ from: ids[index]!, to: id })) };
+}
+
+/** RunProgressService as a Foundation service calls it: gRPC with a service token `caller` signed with the platform's key. */
+export async function runProgressAs(platform: TestPlatform, caller = 'execution') {
+  const token = await new ServiceTokenIssuer(platform.serviceKey, caller).tokenFor(RunProgressService.typeName);
+  return {
+    client: createClient(RunProgressService, createGrpcTransport({ baseUrl: platform.baseUrl })),
+    as: { headers: { [SERVICE_TOKEN_HEADER]: token } },
+  };
+}
+
+/**
+ * Starts a run of `json` and takes its job off the queue, so that no platform worker claims it while a test
+ * plays the worker. The platform's worker must be busy (FOUNDATION_WORKER_CONCURRENCY 1 and a long run
+ * under way), or it could take the job before it is removed. The reconciler queues such a run again once
+ * it is older than the reconcile interval.
+ */
+export async function orphanedRun(bench: RunBench, queue: RunQueue, json: WorkflowSpecJson): Promise<Run> {
+  const workflow = await publishedWorkflow(bench.platform.grpc, json, bench.asAdmin());
+  const { run } = await bench.platform.grpc.runs.startRun({ workflowId: workflow.id }, bench.asMember());
+  if ((await queue.jobState(run!.id)) !== 'waiting') throw new Error('the platform worker is not busy: the run was taken');
+  await queue.removeJob(run!.id);
+  return run!;
+}
+
+/** Starts a run that waits 30 s and resolves once its delay is under way (it keeps one worker slot busy). */
+export async function startLongRun(bench: RunBench): Promise<Run> {
+  const workflow = await publishedWorkflow(bench.platform.grpc, chainSpec([delayNode('wait', '30s')]), bench.asAdmin());
+  const { run } = await bench.platform.grpc.runs.startRun({ workflowId: workflow.id }, bench.asMember());
+  await watchUntil(bench.platform.grpc, run!.id, bench.asMember(), (e) => e.type === 'node.started');
+  return run!;
 }
