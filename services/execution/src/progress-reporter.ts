@@ -11,6 +11,7 @@ import {
   type RunProgressService,
 } from '@foundation/contracts';
 import { reasonOf, type Logger } from '@foundation/kit';
+import { reportBatches, type ReportBatch } from './report-batches.js';
 
 type EventInit = Omit<MessageInitShape<typeof ProgressEventSchema>, 'time' | '$typeName'>;
 type CheckpointInit = Omit<MessageInitShape<typeof NodeCheckpointSchema>, '$typeName'>;
@@ -33,7 +34,7 @@ const RETRY_DELAYS_MS = [100, 250, 500, 1000, 2000];
 /**
  * Sends a run's progress to the workflow service in batches: whatever was reported while the previous
  * request was in flight goes in the next one (group commit), so a fast run costs few round trips and
- * events keep their order. Transient failures are retried with the same events; their keys make the
+ * events keep their order; a batch too large for one request goes as several (`reportBatches`). Transient failures are retried with the same events; their keys make the
  * retry harmless. Every report extends the lease; a heartbeat does when nothing else is sent.
  */
 export class ProgressReporter {
@@ -99,12 +100,19 @@ export class ProgressReporter {
     });
   }
 
+  /** Sends what is pending in batches that fit a request (the finish with the last); stops at a lost lease. */
   async #send(finish: RunFinish | undefined): Promise<void> {
     if (this.#lost) return;
-    const events = this.#events;
-    const checkpoints = this.#checkpoints;
+    const batches = reportBatches(this.#events, this.#checkpoints);
     this.#events = [];
     this.#checkpoints = [];
+    for (const [index, batch] of batches.entries()) {
+      if (this.#lost) return;
+      await this.#sendBatch(batch, index === batches.length - 1 ? finish : undefined);
+    }
+  }
+
+  async #sendBatch({ events, checkpoints }: ReportBatch, finish: RunFinish | undefined): Promise<void> {
     const { runId, orgId, leaseToken } = this.options;
     for (let attempt = 0; ; attempt++) {
       try {
