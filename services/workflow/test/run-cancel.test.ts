@@ -3,7 +3,7 @@ import { RunStatus } from '@foundation/contracts';
 import { RunQueue } from '@foundation/run-queue';
 import { expectRpcError } from '@foundation/testing';
 import { expect } from 'chai';
-import { chainSpec, eventOf, eventTrail, listAllEvents, publishedWorkflow, runToEnd, startLongRun, startRunBench, transformNode, type RunBench } from './workflow-fixtures.js';
+import { chainSpec, eventOf, eventTrail, listAllEvents, publishedWorkflow, runToEnd, startLongRun, startRunBench, transformNode, watchUntil, type RunBench } from './workflow-fixtures.js';
 
 describe('RunService: CancelRun()', () => {
   let bench: RunBench;
@@ -35,6 +35,23 @@ describe('RunService: CancelRun()', () => {
     // Nothing after the cancellation: the node's success never comes.
     await new Promise((resolve) => setTimeout(resolve, 300));
     expect(await listAllEvents(bench.platform.grpc, run.id, bench.asMember())).to.have.length(events.length);
+  });
+
+  it('interrupts a node waiting to retry', async () => {
+    bench.api.behave('/down', { failures: 100, failStatus: 503 });
+    const call = { connector: 'http', action: 'request', params: { method: 'GET', url: `${bench.api.url}/down` } };
+    const json = chainSpec([{ id: 'call', type: 'connector.action', config: call, retry: { maxAttempts: 5, initialBackoff: '30s' } }]);
+    const workflow = await publishedWorkflow(bench.platform.grpc, json, bench.asAdmin());
+    const { run } = await runs().startRun({ workflowId: workflow.id }, bench.asMember());
+    await watchUntil(bench.platform.grpc, run!.id, bench.asMember(), (e) => e.type === 'node.retrying');
+    const asked = Date.now();
+    await runs().cancelRun({ runId: run!.id }, bench.asMember());
+    const ended = await runToEnd(bench.platform.grpc, run!.id, bench.asMember(), 5_000);
+    expect(Date.now() - asked).to.be.below(2_000);
+    expect(ended.status).to.equal(RunStatus.CANCELLED);
+    const events = await listAllEvents(bench.platform.grpc, run!.id, bench.asMember());
+    expect(eventTrail(events).slice(2)).to.deep.equal(['node.started:call', 'node.retrying:call', 'node.failed:call', 'run.cancelled']);
+    expect(eventOf(events, 'node.failed', 'call').payload).to.include({ reason: 'CANCELLED' });
   });
 
   it('cancels a queued run at once, and its worker never starts it', async () => {

@@ -74,6 +74,15 @@ describe('RunService: retries and timeouts', () => {
       expect(eventOf(events, 'node.failed', 'wait').payload).to.include({ reason: 'NODE_TIMEOUT' });
     });
 
+    it("fails a connector call that outlives the node's timeout with NODE_TIMEOUT", async () => {
+      api().behave('/slow', { delayMs: 2_000 });
+      const started = Date.now();
+      const { run, events } = await runOf(chainSpec([{ ...call('/slow', { maxAttempts: 1 }), timeout: '300ms' }]));
+      expect(Date.now() - started).to.be.below(1_500);
+      expect(run.error).to.include({ reason: 'NODE_TIMEOUT', nodeId: 'call' });
+      expect(eventOf(events, 'node.failed', 'call').payload).to.include({ reason: 'NODE_TIMEOUT', retryable: true });
+    });
+
     it("fails the run with RUN_TIMEOUT when its time budget ends, whatever the node's own timeout", async () => {
       const started = Date.now();
       const { run, events } = await runOf(chainSpec([delayNode('wait', '5s', { timeout: '10s' })], { timeout: '1s' }));
@@ -84,5 +93,25 @@ describe('RunService: retries and timeouts', () => {
       expect(events.map((e) => e.type).slice(-2)).to.deep.equal(['node.failed', 'run.failed']);
       expect(events.at(-1)!.payload).to.include({ reason: 'RUN_TIMEOUT' });
     });
+  });
+
+  it('fails fast: the first failure interrupts the sibling branch and fails the run with its reason', async () => {
+    const json: WorkflowSpecJson = {
+      nodes: [
+        { id: 'start', type: 'trigger.manual' },
+        delayNode('slow', '30s'),
+        { id: 'agent', type: 'agent.run', config: { engine: 'gateway.claude.v2', prompt: 'hello' } },
+      ],
+      edges: [
+        { from: 'start', to: 'slow' },
+        { from: 'start', to: 'agent' },
+      ],
+    };
+    const started = Date.now();
+    const { run, events } = await runOf(json);
+    expect(Date.now() - started).to.be.below(3_000);
+    expect(run.error).to.include({ reason: 'AGENT_RUN_UNAVAILABLE', nodeId: 'agent' });
+    expect(eventOf(events, 'node.failed', 'slow').payload).to.include({ reason: 'CANCELLED' });
+    expect(events.at(-1)!.type).to.equal('run.failed');
   });
 });

@@ -66,6 +66,13 @@ describe('RunService: starting, retrying and listing runs', () => {
       const long = await expectRpcError(start(workflow.id, { name: 'x' }, 'k'.repeat(201)), Code.InvalidArgument, 'INVALID_FIELD');
       expect(invalidFieldOf(long)).to.equal('idempotency_key');
     });
+    it('starts one run when the same idempotency key arrives several times at once', async () => {
+      const workflow = await published(ECHO);
+      const answers = await Promise.all([1, 2, 3, 4, 5].map(() => start(workflow.id, { name: 'race' }, 'same-key')));
+      expect(new Set(answers.map((a) => a.run!.id)).size).to.equal(1);
+      expect(await listed(workflow.id)).to.have.length(1);
+      expect((await runToEnd(bench.platform.grpc, answers[0]!.run!.id, bench.asMember())).status).to.equal(RunStatus.SUCCEEDED);
+    });
   });
 
   describe('RetryRun()', () => {
