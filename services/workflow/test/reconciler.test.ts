@@ -23,11 +23,16 @@ import {
 const sleep = (ms: number) => new Promise((resolve) => setTimeout(resolve, ms));
 
 describe('Run recovery', () => {
-  describe('with one worker slot, a 1 s reconcile interval and a 2 s lease', () => {
+  describe('with one worker slot, a 1 s reconcile interval, a 2 s lease and at most 2 claims per run', () => {
     let bench: RunBench;
     let queue: RunQueue;
     before(async () => {
-      bench = await startRunBench({ FOUNDATION_WORKER_CONCURRENCY: '1', FOUNDATION_RECONCILE_INTERVAL: '1s', FOUNDATION_RUN_LEASE: '2s' });
+      bench = await startRunBench({
+        FOUNDATION_WORKER_CONCURRENCY: '1',
+        FOUNDATION_RECONCILE_INTERVAL: '1s',
+        FOUNDATION_RUN_LEASE: '2s',
+        FOUNDATION_RUN_MAX_CLAIMS: '2',
+      });
       queue = new RunQueue(bench.platform.redis.url);
       await queue.connect();
     });
@@ -103,6 +108,49 @@ describe('Run recovery', () => {
       const after = await listAllEvents(bench.platform.grpc, run.id, bench.asMember());
       expect(eventTrail(after)).to.deep.equal(['run.queued', 'run.started', 'run.started', 'node.started:one', 'node.succeeded:one', 'run.succeeded']);
 
+      await bench.platform.grpc.runs.cancelRun({ runId: busy.id }, bench.asMember());
+      await runToEnd(bench.platform.grpc, busy.id, bench.asMember(), 5_000);
+    });
+
+    it('fails a run as RECOVERY_EXHAUSTED once it has been claimed as often as allowed', async () => {
+      const busy = await startLongRun(bench);
+      const run = await orphanedRun(bench, queue, chainSpec([transformNode('one', '1')]));
+      const { client, as } = await runProgressAs(bench.platform);
+      const claim = (workerId: string) => client.claimRun({ runId: run.id, orgId: bench.tenant.org.id, workerId }, as);
+      for (const workerId of ['w1', 'w2']) {
+        const claimed = await claim(workerId);
+        expect(claimed.outcome).to.equal(ClaimOutcome.CLAIMED);
+        await sleep(timestampMs(claimed.leaseExpireTime!) - Date.now() + 100);
+      }
+      // The third claim (or the reconciler, whichever comes first) ends the run instead.
+      expect((await claim('w3')).outcome).to.equal(ClaimOutcome.FINISHED);
+      const ended = await runToEnd(bench.platform.grpc, run.id, bench.asMember());
+      expect(ended.status).to.equal(RunStatus.FAILED);
+      expect(ended.error).to.include({ reason: 'RECOVERY_EXHAUSTED' });
+      expect(ended.attempt).to.equal(2);
+      expect(eventTrail(await listAllEvents(bench.platform.grpc, run.id, bench.asMember()))).to.deep.equal(['run.queued', 'run.started', 'run.started', 'run.failed']);
+      await bench.platform.grpc.runs.cancelRun({ runId: busy.id }, bench.asMember());
+      await runToEnd(bench.platform.grpc, busy.id, bench.asMember(), 5_000);
+    });
+
+    it('the reconciler ends a running run past its deadline whose worker went silent (RUN_TIMEOUT)', async () => {
+      const busy = await startLongRun(bench);
+      const run = await orphanedRun(bench, queue, chainSpec([transformNode('one', '1')], { timeout: '1s' }));
+      const { client, as } = await runProgressAs(bench.platform);
+      const claimed = await client.claimRun({ runId: run.id, orgId: bench.tenant.org.id, workerId: 'silent' }, as);
+      expect(claimed.outcome).to.equal(ClaimOutcome.CLAIMED);
+      expect(timestampMs(claimed.deadline!) - Date.now()).to.be.within(0, 1_000);
+
+      const ended = await runToEnd(bench.platform.grpc, run.id, bench.asMember(), 5_000);
+      expect(ended.status).to.equal(RunStatus.FAILED);
+      expect(ended.error).to.include({ reason: 'RUN_TIMEOUT' });
+      expect(timestampMs(ended.endTime!) - timestampMs(claimed.deadline!)).to.be.within(0, 2_500);
+      await expectRpcError(
+        client.reportProgress({ runId: run.id, orgId: bench.tenant.org.id, leaseToken: claimed.leaseToken, finish: { status: 'succeeded' } }, as),
+        Code.FailedPrecondition,
+        'LEASE_LOST',
+      );
+      expect((await bench.platform.grpc.runs.getRun({ runId: run.id }, bench.asMember())).run!.status).to.equal(RunStatus.FAILED);
       await bench.platform.grpc.runs.cancelRun({ runId: busy.id }, bench.asMember());
       await runToEnd(bench.platform.grpc, busy.id, bench.asMember(), 5_000);
     });
