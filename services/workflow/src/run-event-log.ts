@@ -100,5 +100,14 @@ export function boundedPayload(payload: { [key: string]: JsonValue }, maxBytes: 
   const json = JSON.stringify(payload);
   const bytes = Buffer.byteLength(json);
   if (bytes <= maxBytes) return payload;
-  return { truncated: true, bytes, preview: json.slice(0, PREVIEW_CHARS) };
+  return { truncated: true, bytes, preview: previewOf(json) };
+}
+
+/**
+ * The start of a payload's JSON, cut between characters: half of a surrogate pair (an emoji, say) would
+ * make the event unstorable, since PostgreSQL's jsonb refuses a lone surrogate, and the run with it.
+ */
+function previewOf(json: string): string {
+  const preview = json.slice(0, PREVIEW_CHARS);
+  return /[\uD800-\uDBFF]$/.test(preview) ? preview.slice(0, -1) : preview;
 }

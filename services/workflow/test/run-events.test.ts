@@ -136,5 +136,16 @@ describe('RunService: events', () => {
       });
       expect(stored).to.equal(70_000);
     });
+
+    it('cuts the preview between characters, never inside one', async () => {
+      // The preview is the first 512 characters of the payload's JSON; `{"output":"` is 11 of them, so the
+      // 501st character of the output straddles the cut: here an emoji (two UTF-16 code units).
+      const text = `${'x'.repeat(500)}${'😀'.repeat(20_000)}`;
+      const json = chainSpec([transformNode('big', 'inputs.text')], { inputs: [{ name: 'text', type: 'string', required: true }] });
+      const { run, events } = await bench.runToEnd(json, { text });
+      expect(run.status, JSON.stringify(run.error)).to.equal(RunStatus.SUCCEEDED);
+      const preview = eventOf(events, 'node.succeeded', 'big').payload!['preview'] as string;
+      expect(preview).to.equal(`{"output":"${'x'.repeat(500)}`);
+    });
   });
 });
