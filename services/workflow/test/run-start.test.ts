@@ -4,6 +4,7 @@ import { RunStatus, type Run } from '@foundation/contracts';
 import { expectRpcError, inOrg, invalidFieldOf, orgWithRoles, type OrgWithRoles } from '@foundation/testing';
 import type { WorkflowSpecJson } from '@foundation/workflow-dsl';
 import { expect } from 'chai';
+import { v7 as uuidv7 } from 'uuid';
 import { chainSpec, delayNode, publishedWorkflow, runToEnd, spec, startRunBench, transformNode, watchToEnd, watchUntil, type RunBench } from './workflow-fixtures.js';
 
 /** Echoes its inputs: `name` (required), `count` (default 3) and `tags` (optional). */
@@ -42,6 +43,33 @@ describe('RunService: starting, retrying and listing runs', () => {
         expect(invalidFieldOf(error), JSON.stringify(inputs)).to.equal(field);
       }
       expect(await listed(workflow.id)).to.deep.equal([]);
+    });
+
+    it('refuses workflows that cannot be started by hand, and bad ids, creating nothing', async () => {
+      const admin = bench.asAdmin();
+      const { workflow: draft } = await bench.platform.grpc.workflows.createWorkflow({ name: 'draft only', spec: spec(ECHO) }, admin);
+      await expectRpcError(start(draft!.id, { name: 'a' }), Code.FailedPrecondition, 'WORKFLOW_NOT_PUBLISHED');
+
+      const webhookOnly = await published({ nodes: [{ id: 'hook', type: 'trigger.webhook' }, transformNode('one', '1')], edges: [{ from: 'hook', to: 'one' }] });
+      await expectRpcError(start(webhookOnly.id), Code.FailedPrecondition, 'NO_MANUAL_TRIGGER');
+
+      const workflow = await published(ECHO);
+      const unknownVersion = runs().startRun({ workflowId: workflow.id, version: 2, inputs: { name: 'a' } }, bench.asMember());
+      expect(invalidFieldOf(await expectRpcError(unknownVersion, Code.InvalidArgument, 'INVALID_FIELD'))).to.equal('version');
+      const { run: finished } = await runs().startRun({ workflowId: workflow.id, version: 1, inputs: { name: 'a' } }, bench.asMember());
+      expect(finished!.workflowVersion).to.equal(1);
+      await runToEnd(bench.platform.grpc, finished!.id, bench.asMember());
+      await bench.platform.grpc.workflows.archiveWorkflow({ workflowId: workflow.id }, admin);
+      await expectRpcError(start(workflow.id, { name: 'a' }), Code.FailedPrecondition, 'WORKFLOW_ARCHIVED');
+      await expectRpcError(runs().retryRun({ runId: finished!.id }, bench.asMember()), Code.FailedPrecondition, 'WORKFLOW_ARCHIVED');
+
+      await expectRpcError(start(uuidv7()), Code.NotFound, 'NOT_FOUND');
+      expect(invalidFieldOf(await expectRpcError(start('nope'), Code.InvalidArgument, 'INVALID_FIELD'))).to.equal('workflow_id');
+      expect(invalidFieldOf(await expectRpcError(runs().getRun({ runId: 'nope' }, bench.asMember()), Code.InvalidArgument, 'INVALID_FIELD'))).to.equal('run_id');
+      await expectRpcError(runs().getRun({ runId: uuidv7() }, bench.asMember()), Code.NotFound, 'NOT_FOUND');
+      expect(await listed(draft!.id)).to.deep.equal([]);
+      expect(await listed(webhookOnly.id)).to.deep.equal([]);
+      expect((await listed(workflow.id)).map((r) => r.id)).to.deep.equal([finished!.id]);
     });
 
     it('applies the declared defaults: Run.inputs and the expressions see them', async () => {
