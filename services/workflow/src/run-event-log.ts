@@ -31,7 +31,8 @@ const PREVIEW_CHARS = 512;
 /**
  * Appends events to a run whose row the caller holds locked (FOR UPDATE), so seqs continue from
  * `lastSeq` without gaps and no other writer interleaves. Events whose key is already stored are skipped,
- * which makes a report that is sent twice harmless. Returns the run's new last seq.
+ * which makes a report that is sent twice harmless. One statement: it numbers the new events, inserts them
+ * and moves the run's `last_seq`, which it returns.
  */
 export async function appendRunEvents(
   tx: EntityManager,
@@ -41,37 +42,37 @@ export async function appendRunEvents(
   events: NewRunEvent[],
   payloadMaxBytes: number,
 ): Promise<number> {
-  if (events.length === 0) return lastSeq;
-  const stored = await tx.execute(
-    `select event_key from workflow.workflow_run_events where run_id = ? and event_key in (select jsonb_array_elements_text(?::jsonb))`,
-    [runId, JSON.stringify(events.map((e) => e.key))],
+  const keys = new Set<string>();
+  const batch = events
+    .filter((e) => !keys.has(e.key) && (keys.add(e.key), true))
+    .map((e) => ({
+      key: e.key,
+      type: e.type,
+      nodeId: e.nodeId ?? '',
+      attempt: e.attempt ?? 0,
+      payload: boundedPayload(e.payload ?? {}, payloadMaxBytes),
+      time: (e.time ?? new Date()).toISOString(),
+    }));
+  if (batch.length === 0) return lastSeq;
+  const rows = await tx.execute(
+    `with incoming as (
+       select e.value as event, e.ord from jsonb_array_elements(?::jsonb) with ordinality as e(value, ord)
+     ), fresh as (
+       select i.event, row_number() over (order by i.ord) as n from incoming i
+       where not exists (
+         select 1 from workflow.workflow_run_events x where x.org_id = ? and x.run_id = ? and x.event_key = i.event ->> 'key'
+       )
+     ), inserted as (
+       insert into workflow.workflow_run_events (org_id, run_id, seq, type, node_id, attempt, payload, event_key, created_at)
+       select ?, ?, ?::bigint + f.n, f.event ->> 'type', f.event ->> 'nodeId', (f.event ->> 'attempt')::int, f.event -> 'payload',
+              f.event ->> 'key', (f.event ->> 'time')::timestamptz
+       from fresh f
+       returning seq
+     )
+     update workflow.workflow_runs set last_seq = coalesce((select max(seq) from inserted), last_seq) where id = ? returning last_seq`,
+    [JSON.stringify(batch), orgId, runId, orgId, runId, lastSeq, runId],
   );
-  const seen = new Set(stored.map((row) => row['event_key'] as string));
-  const fresh = events.filter((e) => !seen.has(e.key) && (seen.add(e.key), true));
-  if (fresh.length === 0) return lastSeq;
-  const values: unknown[] = [];
-  let seq = lastSeq;
-  for (const event of fresh) {
-    seq += 1;
-    values.push(
-      orgId,
-      runId,
-      seq,
-      event.type,
-      event.nodeId ?? '',
-      event.attempt ?? 0,
-      JSON.stringify(boundedPayload(event.payload ?? {}, payloadMaxBytes)),
-      event.key,
-      event.time ?? new Date(),
-    );
-  }
-  await tx.execute(
-    `insert into workflow.workflow_run_events (org_id, run_id, seq, type, node_id, attempt, payload, event_key, created_at)
-     values ${fresh.map(() => '(?, ?, ?, ?, ?, ?, ?::jsonb, ?, ?)').join(', ')}`,
-    values,
-  );
-  await tx.execute('update workflow.workflow_runs set last_seq = ? where id = ?', [seq, runId]);
-  return seq;
+  return Number(rows[0]!['last_seq']);
 }
 
 /** Events of a run after `afterSeq`, in order. */

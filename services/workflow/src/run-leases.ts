@@ -5,7 +5,7 @@ import { rpcError } from '@foundation/kit';
 import type { JsonValue, WorkflowSpecJson } from '@foundation/workflow-dsl';
 import type { EntityManager } from '@mikro-orm/postgresql';
 import { appendRunEvents, type NewRunEvent } from './run-event-log.js';
-import { finishRun, isFinished, lockRun, type RunOutcome, type RunRecord } from './run-record.js';
+import { finishRun, isFinished, readRun, runRecord, type RunOutcome, type RunRecord } from './run-record.js';
 import { endVerdict } from './run-verdicts.js';
 
 export interface LeasePolicy {
@@ -70,7 +70,15 @@ export class RunLeases {
 
   claim(orgId: string, runId: string, workerId: string): Promise<ClaimResult> {
     return withTenant(this.em.fork(), orgId, async (tx) => {
-      const run = await lockRun(tx, runId);
+      const locked = await tx.execute(
+        `select r.*, v.spec as version_spec from workflow.workflow_runs r
+         join workflow.workflow_versions v on v.org_id = r.org_id and v.workflow_id = r.workflow_id and v.version = r.workflow_version
+         where r.id = ? for update of r`,
+        [runId],
+      );
+      if (!locked[0]) throw rpcError(Code.NotFound, 'NOT_FOUND', `run ${runId} does not exist in this organization`);
+      const run = runRecord(locked[0]);
+      const spec = locked[0]['version_spec'] as WorkflowSpecJson;
       if (isFinished(run.status)) return { outcome: 'finished' };
       const now = Date.now();
       if (run.status === 'running' && run.leaseExpiresAt && run.leaseExpiresAt.getTime() > now) {
@@ -83,11 +91,6 @@ export class RunLeases {
       if (await this.orgAtCapacity(tx, orgId, runId)) {
         return { outcome: 'org_at_capacity', retryAfterMs: this.policy.capacityRetryMs };
       }
-      const versionRows = await tx.execute('select spec from workflow.workflow_versions where workflow_id = ? and version = ?', [
-        run.workflowId,
-        run.workflowVersion,
-      ]);
-      const spec = versionRows[0]!['spec'] as WorkflowSpecJson;
       const leaseToken = randomUUID();
       const leaseExpiresAt = new Date(now + this.policy.leaseMs);
       const attempt = run.attempt + 1;
@@ -99,11 +102,17 @@ export class RunLeases {
       );
       const started: NewRunEvent = { key: `run.started:${attempt}`, type: 'run.started', payload: { attempt, resumed: attempt > 1 } };
       const lastSeq = await appendRunEvents(tx, orgId, runId, run.lastSeq, [started], this.policy.payloadMaxBytes);
-      const checkpointRows = await tx.execute('select node_id, status, output, attempt from workflow.workflow_run_nodes where run_id = ?', [runId]);
-      const attemptRows = await tx.execute(
-        `select node_id, max(attempt) as attempt from workflow.workflow_run_events where run_id = ? and node_id <> '' group by node_id`,
-        [runId],
-      );
+      // A first claim has nothing to resume from.
+      const resumed = attempt > 1;
+      const checkpointRows = resumed
+        ? await tx.execute('select node_id, status, output, attempt from workflow.workflow_run_nodes where run_id = ?', [runId])
+        : [];
+      const attemptRows = resumed
+        ? await tx.execute(
+            `select node_id, max(attempt) as attempt from workflow.workflow_run_events where run_id = ? and node_id <> '' group by node_id`,
+            [runId],
+          )
+        : [];
       return {
         outcome: 'claimed',
         run: { ...run, status: 'running', attempt, deadline, leaseToken, leaseExpiresAt },
@@ -124,18 +133,23 @@ export class RunLeases {
 
   report(orgId: string, runId: string, leaseToken: string, report: ProgressReport): Promise<ReportResult> {
     return withTenant(this.em.fork(), orgId, async (tx) => {
-      const run = await lockRun(tx, runId);
-      if (run.status !== 'running' || run.leaseToken !== leaseToken) {
+      // Extending the lease locks the row and proves the token in one statement; no row means the lease is gone.
+      const leaseExpiresAt = new Date(Date.now() + this.policy.leaseMs);
+      const rows = await tx.execute(
+        `update workflow.workflow_runs set lease_expires_at = ? where id = ? and status = 'running' and lease_token = ? returning *`,
+        [leaseExpiresAt, runId, leaseToken],
+      );
+      if (!rows[0]) {
+        const run = await readRun(tx, runId);
         throw rpcError(Code.FailedPrecondition, 'LEASE_LOST', `this worker no longer holds run ${runId}: it ${run.status === 'running' ? 'was taken over by another worker' : run.status}`);
       }
+      const run = runRecord(rows[0]);
       let lastSeq = await appendRunEvents(tx, orgId, runId, run.lastSeq, report.events, this.policy.payloadMaxBytes);
       await this.storeCheckpoints(tx, orgId, runId, report.checkpoints);
       if (report.finish) {
         lastSeq = await finishRun(tx, { ...run, lastSeq }, report.finish, this.policy.payloadMaxBytes);
         return { cancelRequested: run.cancelRequested, leaseExpiresAt: new Date(), lastSeq };
       }
-      const leaseExpiresAt = new Date(Date.now() + this.policy.leaseMs);
-      await tx.execute('update workflow.workflow_runs set lease_expires_at = ? where id = ?', [leaseExpiresAt, runId]);
       return { cancelRequested: run.cancelRequested, leaseExpiresAt, lastSeq };
     });
   }

@@ -91,6 +91,7 @@ export class RunServiceImpl implements ServiceImpl<typeof RunService> {
     const tenant = requireTenant(ctx);
     assertValid([...uuidViolations('run_id', req.runId), ...afterSeqViolations(req.afterSeq)]);
     let after = Number(req.afterSeq);
+    let endedBefore = false;
     const wakeup = new Wakeup();
     const unsubscribe = this.feed.subscribe(req.runId, () => wakeup.wake());
     try {
@@ -102,7 +103,13 @@ export class RunServiceImpl implements ServiceImpl<typeof RunService> {
           if (TERMINAL_EVENT_TYPES.has(event.type)) return;
         }
         if (events.length === WATCH_BATCH) continue;
-        if (events.length === 0 && isFinished((await this.runs.get(tenant.orgId, req.runId)).status)) return;
+        if (events.length === 0) {
+          // Nothing new: end when the run has ended, after one more read, since the run may have ended (its
+          // terminal event committed with its status) between the read above and this check.
+          if (endedBefore) return;
+          endedBefore = isFinished((await this.runs.get(tenant.orgId, req.runId)).status);
+          if (endedBefore) continue;
+        }
         await wakeup.next(WATCH_POLL_MS, ctx.signal);
       }
     } finally {

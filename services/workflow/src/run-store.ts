@@ -4,7 +4,7 @@ import { rpcError, type PageWindow } from '@foundation/kit';
 import type { JsonValue } from '@foundation/workflow-dsl';
 import { UniqueConstraintViolationException, type EntityManager } from '@mikro-orm/postgresql';
 import { v7 as uuidv7 } from 'uuid';
-import { appendRunEvents, readRunEvents, type RunEventRecord } from './run-event-log.js';
+import { boundedPayload, readRunEvents, type RunEventRecord } from './run-event-log.js';
 import { finishRun, isFinished, lockRun, readRun, runRecord, type RunError, type RunRecord, type RunStatus, type RunTrigger } from './run-record.js';
 
 /** A run about to be queued. */
@@ -48,14 +48,14 @@ export class RunStore {
    */
   async insert(orgId: string, run: NewRun): Promise<{ run: RunRecord; created: boolean }> {
     if (run.idempotencyKey !== '') {
-      const existing = await this.findByIdempotencyKey(orgId, run.workflowId, run.idempotencyKey);
+      const existing = await this.findByIdempotencyKey(orgId, run);
       if (existing) return { run: existing, created: false };
     }
     try {
       return { run: await this.insertQueued(orgId, run), created: true };
     } catch (e) {
       if (!(e instanceof UniqueConstraintViolationException)) throw e;
-      const existing = await this.findByIdempotencyKey(orgId, run.workflowId, run.idempotencyKey);
+      const existing = await this.findByIdempotencyKey(orgId, run);
       if (!existing) throw e;
       return { run: existing, created: false };
     }
@@ -94,8 +94,10 @@ export class RunStore {
   /** Events after `afterSeq`; NOT_FOUND for a run outside the tenant. */
   events(orgId: string, runId: string, afterSeq: number, limit: number): Promise<RunEventRecord[]> {
     return withTenant(this.em.fork(), orgId, async (tx) => {
-      await readRun(tx, runId);
-      return readRunEvents(tx, runId, afterSeq, limit);
+      const events = await readRunEvents(tx, runId, afterSeq, limit);
+      // Only an empty page can hide a run that does not exist (or belongs to another org).
+      if (events.length === 0) await readRun(tx, runId);
+      return events;
     });
   }
 
@@ -134,15 +136,23 @@ export class RunStore {
     return rows.map((row) => ({ id: row['id'] as string, orgId: row['org_id'] as string, status: row['status'] as RunStatus }));
   }
 
+  /** The run and its `run.queued` event in one statement. */
   private insertQueued(orgId: string, run: NewRun): Promise<RunRecord> {
     return withTenant(this.em.fork(), orgId, async (tx) => {
-      const id = uuidv7();
-      await tx.execute(
-        `insert into workflow.workflow_runs (id, org_id, workflow_id, workflow_version, status, inputs, trigger, trigger_node_id, trigger_output,
-           idempotency_key, started_by, retry_of, created_at)
-         values (?, ?, ?, ?, 'queued', ?::jsonb, ?, ?, ?::jsonb, ?, ?, ?, now())`,
+      const queued = boundedPayload({ trigger: run.trigger, version: run.workflowVersion }, this.payloadMaxBytes);
+      const rows = await tx.execute(
+        `with run as (
+           insert into workflow.workflow_runs (id, org_id, workflow_id, workflow_version, status, inputs, trigger, trigger_node_id, trigger_output,
+             idempotency_key, started_by, retry_of, last_seq, created_at)
+           values (?, ?, ?, ?, 'queued', ?::jsonb, ?, ?, ?::jsonb, ?, ?, ?, 1, now())
+           returning *
+         ), queued as (
+           insert into workflow.workflow_run_events (org_id, run_id, seq, type, node_id, attempt, payload, event_key, created_at)
+           select org_id, id, 1, 'run.queued', '', 0, ?::jsonb, 'run.queued', created_at from run
+         )
+         select * from run`,
         [
-          id,
+          uuidv7(),
           orgId,
           run.workflowId,
           run.workflowVersion,
@@ -153,17 +163,21 @@ export class RunStore {
           run.idempotencyKey || null,
           run.startedBy || null,
           run.retryOf || null,
+          JSON.stringify(queued),
         ],
       );
-      const payload = { trigger: run.trigger, version: run.workflowVersion };
-      await appendRunEvents(tx, orgId, id, 0, [{ key: 'run.queued', type: 'run.queued', payload }], this.payloadMaxBytes);
-      return readRun(tx, id);
+      return runRecord(rows[0]!);
     });
   }
 
-  private findByIdempotencyKey(orgId: string, workflowId: string, key: string): Promise<RunRecord | undefined> {
+  /** Keys are per workflow and per trigger: a webhook delivery's key never matches a manual start's. */
+  private findByIdempotencyKey(orgId: string, run: NewRun): Promise<RunRecord | undefined> {
     return withTenant(this.em.fork(), orgId, async (tx) => {
-      const rows = await tx.execute('select * from workflow.workflow_runs where workflow_id = ? and idempotency_key = ?', [workflowId, key]);
+      const rows = await tx.execute('select * from workflow.workflow_runs where workflow_id = ? and trigger = ? and idempotency_key = ?', [
+        run.workflowId,
+        run.trigger,
+        run.idempotencyKey,
+      ]);
       return rows[0] ? runRecord(rows[0]) : undefined;
     });
   }

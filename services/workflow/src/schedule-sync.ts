@@ -105,7 +105,7 @@ export class ScheduleSync {
         triggerNodeId: nodeId,
         inputs: {},
         triggerOutput: { firedAt: new Date(job.processedOn ?? Date.now()).toISOString() },
-        idempotencyKey: `schedule:${job.id}`,
+        idempotencyKey: job.id ?? '',
         startedBy: '',
         retryOf: '',
       });

@@ -63,7 +63,7 @@ export function registerWebhookRoute(router: Router, { workflows, starter, log, 
         trigger: 'webhook',
         inputs: {},
         triggerOutput: { body, headers, receivedAt: new Date().toISOString() },
-        idempotencyKey: idempotencyKey === '' ? '' : `webhook:${idempotencyKey}`,
+        idempotencyKey,
         startedBy: '',
         retryOf: '',
       });

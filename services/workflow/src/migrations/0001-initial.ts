@@ -64,7 +64,7 @@ export class InitialWorkflowSchema extends Migration {
       created_at timestamptz not null,
       started_at timestamptz,
       ended_at timestamptz,
-      unique (org_id, workflow_id, idempotency_key)
+      unique (org_id, workflow_id, trigger, idempotency_key)
     )`);
     this.addSql('create index workflow_runs_org_idx on workflow.workflow_runs (org_id, id)');
     this.addSql('create index workflow_runs_org_workflow_idx on workflow.workflow_runs (org_id, workflow_id, id)');
