@@ -9,6 +9,7 @@ import {
   delayNode,
   eventOf,
   eventTrail,
+  FAIL_FAST,
   listAllEvents,
   publishedWorkflow,
   startRunBench,
@@ -82,6 +83,23 @@ describe('RunService: events', () => {
 
     it('streams every event of a live run once and in order, and ends after the terminal event', async () => {
       await expectWholeRun(bench.platform.grpc, await startRun());
+    });
+
+    it('gives each of many watchers at once the whole course of its run, up to its end', async () => {
+      // Parallel branches that fail fast end a run with reports milliseconds apart; the ordering of the
+      // end against a watcher's reads is pinned down in run-watch.test.ts.
+      const workflow = await publishedWorkflow(bench.platform.grpc, FAIL_FAST, bench.asAdmin());
+      const watches = await Promise.all(
+        Array.from({ length: 20 }, async () => {
+          const { run } = await runs().startRun({ workflowId: workflow.id }, bench.asMember());
+          return { runId: run!.id, watched: await watchToEnd(bench.platform.grpc, run!.id, bench.asMember()) };
+        }),
+      );
+      for (const { runId, watched } of watches) {
+        const stored = await listAllEvents(bench.platform.grpc, runId, bench.asMember());
+        expect(eventTrail(watched), runId).to.deep.equal(eventTrail(stored));
+        expect(eventTrail(watched).at(-1)).to.equal('run.failed');
+      }
     });
 
     it('does the same over the Connect protocol', async () => {

@@ -2,7 +2,7 @@ import { timestampMs } from '@bufbuild/protobuf/wkt';
 import { RunStatus } from '@foundation/contracts';
 import type { NodeJson, RetryPolicyJson, WorkflowSpecJson } from '@foundation/workflow-dsl';
 import { expect } from 'chai';
-import { attemptTrail, chainSpec, delayNode, eventOf, startRunBench, type RunBench } from './workflow-fixtures.js';
+import { attemptTrail, chainSpec, delayNode, eventOf, FAIL_FAST, startRunBench, type RunBench } from './workflow-fixtures.js';
 
 describe('RunService: retries and timeouts', () => {
   let bench: RunBench;
@@ -96,19 +96,8 @@ describe('RunService: retries and timeouts', () => {
   });
 
   it('fails fast: the first failure interrupts the sibling branch and fails the run with its reason', async () => {
-    const json: WorkflowSpecJson = {
-      nodes: [
-        { id: 'start', type: 'trigger.manual' },
-        delayNode('slow', '30s'),
-        { id: 'agent', type: 'agent.run', config: { engine: 'gateway.claude.v2', prompt: 'hello' } },
-      ],
-      edges: [
-        { from: 'start', to: 'slow' },
-        { from: 'start', to: 'agent' },
-      ],
-    };
     const started = Date.now();
-    const { run, events } = await runOf(json);
+    const { run, events } = await runOf(FAIL_FAST);
     expect(Date.now() - started).to.be.below(3_000);
     expect(run.error).to.include({ reason: 'AGENT_RUN_UNAVAILABLE', nodeId: 'agent' });
     expect(eventOf(events, 'node.failed', 'slow').payload).to.include({ reason: 'CANCELLED' });

@@ -207,3 +207,16 @@ export async function startLongRun(bench: RunBench): Promise<Run> {
   await watchUntil(bench.platform.grpc, run!.id, bench.asMember(), (e) => e.type === 'node.started');
   return run!;
 }
+
+/** start → slow (a 30 s delay) and start → agent (agent.run, which fails at once): the run fails fast. */
+export const FAIL_FAST: WorkflowSpecJson = {
+  nodes: [
+    { id: 'start', type: 'trigger.manual' },
+    delayNode('slow', '30s'),
+    { id: 'agent', type: 'agent.run', config: { engine: 'gateway.claude.v2', prompt: 'hello' } },
+  ],
+  edges: [
+    { from: 'start', to: 'slow' },
+    { from: 'start', to: 'agent' },
+  ],
+};
