@@ -2,6 +2,7 @@ import { Code, ConnectError } from '@connectrpc/connect';
 import { ConnectorError } from '@foundation/connectors';
 import { reasonOf } from '@foundation/kit';
 import { ExpressionError } from '@foundation/workflow-dsl';
+import { storableText } from './storable-text.js';
 
 /**
  * Why a node attempt failed, in the terms a run reports: a machine-readable reason, a message for
@@ -13,7 +14,8 @@ export class NodeFailure extends Error {
     message: string,
     readonly retryable: boolean,
   ) {
-    super(message);
+    // The message may quote a node's input (an expression's $error, say), and is stored with the run.
+    super(storableText(message));
     this.name = 'NodeFailure';
   }
 

@@ -7,6 +7,7 @@ import type { ClaimedRun } from './claimed-run.js';
 import { NodeFailure } from './node-failure.js';
 import { sleep, type NodeExecutors } from './node-executors.js';
 import { ProgressReporter } from './progress-reporter.js';
+import { hasUnstorableText } from './storable-text.js';
 
 /** A node output larger than this fails the node: it would not fit a progress report or a checkpoint. */
 export const NODE_OUTPUT_MAX_BYTES = 1024 * 1024;
@@ -179,6 +180,9 @@ export class RunExecution {
       const bytes = Buffer.byteLength(JSON.stringify(output ?? null));
       if (bytes > NODE_OUTPUT_MAX_BYTES) {
         return { ok: false, failure: new NodeFailure('OUTPUT_TOO_LARGE', `the output is ${bytes} bytes; a node's output may be at most ${NODE_OUTPUT_MAX_BYTES}`, false) };
+      }
+      if (hasUnstorableText(output ?? null)) {
+        return { ok: false, failure: new NodeFailure('OUTPUT_INVALID', 'the output holds U+0000 or half of a surrogate pair, which a run cannot store', false) };
       }
       return { ok: true, output: output ?? null };
     } catch (e) {

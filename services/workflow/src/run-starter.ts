@@ -4,6 +4,7 @@ import { QueueUnavailableError, type RunQueue } from '@foundation/run-queue';
 import { resolveRunInputs, type CompiledWorkflow, type CompiledWorkflowCache, type JsonValue } from '@foundation/workflow-dsl';
 import type { RunRecord, RunTrigger } from './run-record.js';
 import type { RunStore } from './run-store.js';
+import { unstorableViolations } from './run-storable-json.js';
 import { specViolations } from './spec-problems.js';
 import type { WorkflowStore } from './workflow-store.js';
 
@@ -47,7 +48,7 @@ export class RunStarter {
       throw rpcError(Code.FailedPrecondition, 'NOT_FOUND', `version ${version.version} has no trigger node "${triggerNodeId}"`);
     }
     const { inputs, problems } = resolveRunInputs(compiled, request.inputs ?? {});
-    assertValid(specViolations('', problems));
+    assertValid([...specViolations('', problems), ...unstorableViolations(inputs, request.triggerOutput)]);
     const { run, created } = await this.runs.insert(orgId, {
       workflowId: workflow.id,
       workflowVersion: version.version,

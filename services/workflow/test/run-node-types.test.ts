@@ -147,4 +147,27 @@ describe('RunService: node types', () => {
     expect(stored.map((e) => Number(e.seq))).to.deep.equal(stored.map((_, i) => i + 1));
     expect(await runToEnd(bench.platform.grpc, run.id, bench.asMember())).to.have.property('status', RunStatus.SUCCEEDED);
   });
+
+  describe('text a run cannot store (U+0000, half a surrogate pair)', () => {
+    // PostgreSQL's jsonb, where events and checkpoints live, refuses such text although JSON carries it:
+    // a run that reported it could never report again, and recovery after recovery would end RECOVERY_EXHAUSTED.
+    it('fails a node whose output holds it at once, with OUTPUT_INVALID', async () => {
+      for (const expression of ['"a\\u0000b"', '{ "text": "x\\ud800" }']) {
+        const started = Date.now();
+        const { run, events } = await runOf(chainSpec([transformNode('bad', expression), transformNode('after', '1')]));
+        expect(Date.now() - started, expression).to.be.below(3_000);
+        expect(run.error, expression).to.include({ reason: 'OUTPUT_INVALID', nodeId: 'bad' });
+        expect(run.attempt).to.equal(1);
+        expect(eventTrail(events).slice(-2)).to.deep.equal(['node.failed:bad', 'run.failed']);
+      }
+    });
+
+    it('keeps a failure message that holds it storable', async () => {
+      const { run, events } = await runOf(chainSpec([transformNode('bad', '$error("broken\\u0000here")')]));
+      expect(run.attempt).to.equal(1);
+      expect(run.error).to.include({ reason: 'EXPRESSION_FAILED', nodeId: 'bad' });
+      expect(run.error!.message).to.include('broken\uFFFDhere');
+      expect(eventOf(events, 'node.failed', 'bad').payload!['message']).to.include('broken\uFFFDhere');
+    });
+  });
 });

@@ -37,11 +37,24 @@ describe('RunService: starting, retrying and listing runs', () => {
         [{}, 'inputs.name'],
         [{ count: 1 }, 'inputs.name'],
         [{ name: 'a', extra: 1 }, 'inputs.extra'],
+        // Text no run can store (PostgreSQL's jsonb refuses it).
+        [{ name: 'a\u0000b' }, 'inputs.name'],
+        [{ name: 'a', tags: [{ 'k\u0000': 1 }] }, 'inputs.tags'],
       ];
       for (const [inputs, field] of cases) {
         const error = await expectRpcError(start(workflow.id, inputs), Code.InvalidArgument, 'INVALID_FIELD');
         expect(invalidFieldOf(error), JSON.stringify(inputs)).to.equal(field);
       }
+      // Half of a surrogate pair reaches the service only as JSON text (UTF-8, and so gRPC and the Connect
+      // client, cannot carry it).
+      const halfPair = await fetch(`${bench.platform.baseUrl}/foundation.workflow.v1.RunService/StartRun`, {
+        method: 'POST',
+        headers: { 'content-type': 'application/json', ...bench.asMember().headers },
+        body: `{"workflowId": "${workflow.id}", "inputs": {"name": "x\\ud800"}}`,
+      });
+      expect(halfPair.status).to.equal(400);
+      const refusal = (await halfPair.json()) as { details: { debug: { reason: string; metadata: { field: string } } }[] };
+      expect(refusal.details[0]!.debug).to.deep.include({ reason: 'INVALID_FIELD', metadata: { field: 'inputs.name' } });
       expect(await listed(workflow.id)).to.deep.equal([]);
     });
 
