@@ -58,6 +58,17 @@ describe('RunService: starting, retrying and listing runs', () => {
       expect(await listed(workflow.id)).to.deep.equal([]);
     });
 
+    it("refuses a webhook body holding text no run can store, naming the body", async () => {
+      const hooked = await published({ nodes: [{ id: 'hook', type: 'trigger.webhook' }, transformNode('one', 'trigger.body')], edges: [{ from: 'hook', to: 'one' }] });
+      const post = (body: string) => fetch(`${bench.platform.baseUrl}${hooked.webhookPath}`, { method: 'POST', headers: { 'content-type': 'application/json' }, body });
+      const refused = await post('{"note": "a\\u0000b"}');
+      expect(refused.status).to.equal(400);
+      const refusal = (await refused.json()) as { details: { debug: { reason: string; metadata: { field: string } } }[] };
+      expect(refusal.details[0]!.debug).to.deep.include({ reason: 'INVALID_FIELD', metadata: { field: 'body' } });
+      expect(await listed(hooked.id)).to.deep.equal([]);
+      expect((await post('{"note": "fine"}')).status).to.equal(202);
+    });
+
     it('refuses workflows that cannot be started by hand, and bad ids, creating nothing', async () => {
       const admin = bench.asAdmin();
       const { workflow: draft } = await bench.platform.grpc.workflows.createWorkflow({ name: 'draft only', spec: spec(ECHO) }, admin);
