@@ -54,7 +54,7 @@ export interface RunningTargets {
   server: FoundationServer;
   log: Logger;
   modules: ServiceModule[];
-  /** Stops the server gracefully, then the connections the targets opened. */
+  /** Stops the server gracefully, then the connections the targets opened; calling it again waits for the first. */
   close(): Promise<void>;
 }
 
@@ -182,14 +182,17 @@ export async function buildTargets(
     ],
   });
   inProcess.resolve((interceptors) => server.inProcessTransport(interceptors));
+  let closing: Promise<void> | undefined;
   return {
     server,
     log,
     modules,
-    close: async () => {
-      await server.close();
-      redis.disconnect();
-    },
+    // Once: a second close (a signal during shutdown, a test's cleanup) waits for the first.
+    close: () =>
+      (closing ??= (async () => {
+        await server.close();
+        redis.disconnect();
+      })()),
   };
 }
 

@@ -1,6 +1,6 @@
 import { RunProgressService, RunService, WorkflowService } from '@foundation/contracts';
 import type { ConnectorCatalog } from '@foundation/connectors';
-import { createOrm } from '@foundation/db';
+import { createSqlPool, querySql } from '@foundation/db';
 import type { Logger, ServiceModule } from '@foundation/kit';
 import { RunQueue } from '@foundation/run-queue';
 import { compileWorkflow, CompiledWorkflowCache, validateWorkflowSpec, type WorkflowSpecJson } from '@foundation/workflow-dsl';
@@ -41,15 +41,15 @@ export interface WorkflowModuleOptions {
  * reconciler. It alone writes the workflow schema; workers report to it through RunProgressService.
  */
 export async function createWorkflowModule(options: WorkflowModuleOptions): Promise<ServiceModule> {
-  const orm = await createOrm({ url: options.databaseUrl, entities: [], poolMax: options.databasePoolMax });
+  const pool = createSqlPool(options.databaseUrl, options.databasePoolMax);
   const queue = new RunQueue(options.redisUrl);
   const feed = new RunEventFeed(options.redis, options.redisUrl, options.log);
   const schedules = new ScheduleSync(options.redisUrl, options.log);
   await Promise.all([queue.connect(), feed.connect(), schedules.connect()]);
 
-  const workflows = new WorkflowStore(orm.em);
-  const runs = new RunStore(orm.em, options.eventPayloadMaxBytes);
-  const leases = new RunLeases(orm.em, { ...options.leases, payloadMaxBytes: options.eventPayloadMaxBytes }, (spec: WorkflowSpecJson) =>
+  const workflows = new WorkflowStore(pool);
+  const runs = new RunStore(pool, options.eventPayloadMaxBytes);
+  const leases = new RunLeases(pool, { ...options.leases, payloadMaxBytes: options.eventPayloadMaxBytes }, (spec: WorkflowSpecJson) =>
     compileWorkflow(spec).runTimeoutMs,
   );
   const starter = new RunStarter(workflows, runs, queue, new CompiledWorkflowCache(), options.enqueueTimeoutMs);
@@ -79,7 +79,7 @@ export async function createWorkflowModule(options: WorkflowModuleOptions): Prom
     },
     registerHttp: (app) => registerWebhookRoute(app, { workflows, starter, log: options.log, bodyLimit: options.webhookBodyLimit }),
     checkReady: async () => {
-      await orm.em.getConnection().execute('select 1');
+      await querySql(pool, 'select 1');
       await options.redis.ping();
     },
     close: async () => {
@@ -87,7 +87,7 @@ export async function createWorkflowModule(options: WorkflowModuleOptions): Prom
       await schedules.close();
       feed.close();
       await queue.close();
-      await orm.close();
+      await pool.end();
     },
   };
 }

@@ -1,5 +1,5 @@
 import type { JsonValue } from '@foundation/workflow-dsl';
-import type { EntityManager } from '@mikro-orm/postgresql';
+import type { SqlTransaction } from '@foundation/db';
 import { dateOf } from './sql-values.js';
 
 /** An event as it is stored and read back. */
@@ -35,7 +35,7 @@ const PREVIEW_CHARS = 512;
  * and moves the run's `last_seq`, which it returns.
  */
 export async function appendRunEvents(
-  tx: EntityManager,
+  tx: SqlTransaction,
   orgId: string,
   runId: string,
   lastSeq: number,
@@ -54,32 +54,32 @@ export async function appendRunEvents(
       time: (e.time ?? new Date()).toISOString(),
     }));
   if (batch.length === 0) return lastSeq;
-  const rows = await tx.execute(
+  const rows = await tx.query(
     `with incoming as (
-       select e.value as event, e.ord from jsonb_array_elements(?::jsonb) with ordinality as e(value, ord)
+       select e.value as event, e.ord from jsonb_array_elements($1::jsonb) with ordinality as e(value, ord)
      ), fresh as (
        select i.event, row_number() over (order by i.ord) as n from incoming i
        where not exists (
-         select 1 from workflow.workflow_run_events x where x.org_id = ? and x.run_id = ? and x.event_key = i.event ->> 'key'
+         select 1 from workflow.workflow_run_events x where x.org_id = $2 and x.run_id = $3 and x.event_key = i.event ->> 'key'
        )
      ), inserted as (
        insert into workflow.workflow_run_events (org_id, run_id, seq, type, node_id, attempt, payload, event_key, created_at)
-       select ?, ?, ?::bigint + f.n, f.event ->> 'type', f.event ->> 'nodeId', (f.event ->> 'attempt')::int, f.event -> 'payload',
+       select $4, $5, $6::bigint + f.n, f.event ->> 'type', f.event ->> 'nodeId', (f.event ->> 'attempt')::int, f.event -> 'payload',
               f.event ->> 'key', (f.event ->> 'time')::timestamptz
        from fresh f
        returning seq
      )
-     update workflow.workflow_runs set last_seq = coalesce((select max(seq) from inserted), last_seq) where id = ? returning last_seq`,
+     update workflow.workflow_runs set last_seq = coalesce((select max(seq) from inserted), last_seq) where id = $7 returning last_seq`,
     [JSON.stringify(batch), orgId, runId, orgId, runId, lastSeq, runId],
   );
   return Number(rows[0]!['last_seq']);
 }
 
 /** Events of a run after `afterSeq`, in order. */
-export async function readRunEvents(tx: EntityManager, runId: string, afterSeq: number, limit: number): Promise<RunEventRecord[]> {
-  const rows = await tx.execute(
+export async function readRunEvents(tx: SqlTransaction, runId: string, afterSeq: number, limit: number): Promise<RunEventRecord[]> {
+  const rows = await tx.query(
     `select run_id, seq, type, node_id, attempt, payload, created_at from workflow.workflow_run_events
-     where run_id = ? and seq > ? order by seq limit ?`,
+     where run_id = $1 and seq > $2 order by seq limit $3`,
     [runId, afterSeq, limit],
   );
   return rows.map((row) => ({

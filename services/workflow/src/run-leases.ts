@@ -1,9 +1,10 @@
+import type pg from 'pg';
 import { randomUUID } from 'node:crypto';
 import { Code } from '@connectrpc/connect';
-import { withTenant } from '@foundation/db';
+import { withTenantSql } from '@foundation/db';
 import { rpcError } from '@foundation/kit';
 import type { JsonValue, WorkflowSpecJson } from '@foundation/workflow-dsl';
-import type { EntityManager } from '@mikro-orm/postgresql';
+import type { SqlTransaction } from '@foundation/db';
 import { appendRunEvents, type NewRunEvent } from './run-event-log.js';
 import { finishRun, isFinished, readRun, runRecord, type RunOutcome, type RunRecord } from './run-record.js';
 import { endVerdict } from './run-verdicts.js';
@@ -62,18 +63,18 @@ export interface ReportResult {
  */
 export class RunLeases {
   constructor(
-    private readonly em: EntityManager,
+    private readonly pool: pg.Pool,
     private readonly policy: LeasePolicy,
     /** The run's time budget in ms, from its spec (the DSL's default when the spec sets none). */
     private readonly runTimeoutMs: (spec: WorkflowSpecJson) => number,
   ) {}
 
   claim(orgId: string, runId: string, workerId: string): Promise<ClaimResult> {
-    return withTenant(this.em.fork(), orgId, async (tx) => {
-      const locked = await tx.execute(
+    return withTenantSql(this.pool, orgId, async (tx) => {
+      const locked = await tx.query(
         `select r.*, v.spec as version_spec from workflow.workflow_runs r
          join workflow.workflow_versions v on v.org_id = r.org_id and v.workflow_id = r.workflow_id and v.version = r.workflow_version
-         where r.id = ? for update of r`,
+         where r.id = $1 for update of r`,
         [runId],
       );
       if (!locked[0]) throw rpcError(Code.NotFound, 'NOT_FOUND', `run ${runId} does not exist in this organization`);
@@ -95,9 +96,9 @@ export class RunLeases {
       const leaseExpiresAt = new Date(now + this.policy.leaseMs);
       const attempt = run.attempt + 1;
       const deadline = run.deadline ?? new Date(now + this.runTimeoutMs(spec));
-      await tx.execute(
-        `update workflow.workflow_runs set status = 'running', attempt = ?, worker_id = ?, lease_token = ?, lease_expires_at = ?,
-           started_at = coalesce(started_at, now()), deadline = ? where id = ?`,
+      await tx.query(
+        `update workflow.workflow_runs set status = 'running', attempt = $1, worker_id = $2, lease_token = $3, lease_expires_at = $4,
+           started_at = coalesce(started_at, now()), deadline = $5 where id = $6`,
         [attempt, workerId, leaseToken, leaseExpiresAt, deadline, runId],
       );
       const started: NewRunEvent = { key: `run.started:${attempt}`, type: 'run.started', payload: { attempt, resumed: attempt > 1 } };
@@ -105,11 +106,11 @@ export class RunLeases {
       // A first claim has nothing to resume from.
       const resumed = attempt > 1;
       const checkpointRows = resumed
-        ? await tx.execute('select node_id, status, output, attempt from workflow.workflow_run_nodes where run_id = ?', [runId])
+        ? await tx.query('select node_id, status, output, attempt from workflow.workflow_run_nodes where run_id = $1', [runId])
         : [];
       const attemptRows = resumed
-        ? await tx.execute(
-            `select node_id, max(attempt) as attempt from workflow.workflow_run_events where run_id = ? and node_id <> '' group by node_id`,
+        ? await tx.query(
+            `select node_id, max(attempt) as attempt from workflow.workflow_run_events where run_id = $1 and node_id <> '' group by node_id`,
             [runId],
           )
         : [];
@@ -132,11 +133,11 @@ export class RunLeases {
   }
 
   report(orgId: string, runId: string, leaseToken: string, report: ProgressReport): Promise<ReportResult> {
-    return withTenant(this.em.fork(), orgId, async (tx) => {
+    return withTenantSql(this.pool, orgId, async (tx) => {
       // Extending the lease locks the row and proves the token in one statement; no row means the lease is gone.
       const leaseExpiresAt = new Date(Date.now() + this.policy.leaseMs);
-      const rows = await tx.execute(
-        `update workflow.workflow_runs set lease_expires_at = ? where id = ? and status = 'running' and lease_token = ? returning *`,
+      const rows = await tx.query(
+        `update workflow.workflow_runs set lease_expires_at = $1 where id = $2 and status = 'running' and lease_token = $3 returning *`,
         [leaseExpiresAt, runId, leaseToken],
       );
       if (!rows[0]) {
@@ -158,23 +159,23 @@ export class RunLeases {
    * Whether the org already runs as many runs as it may. The advisory lock serializes the count and the
    * claim per org, so two workers cannot both take the last slot.
    */
-  private async orgAtCapacity(tx: EntityManager, orgId: string, runId: string): Promise<boolean> {
-    await tx.execute('select pg_advisory_xact_lock(hashtext(?))', [`workflow-runs:${orgId}`]);
-    const rows = await tx.execute(
-      `select count(*)::int as running from workflow.workflow_runs where status = 'running' and lease_expires_at > now() and id <> ?`,
+  private async orgAtCapacity(tx: SqlTransaction, orgId: string, runId: string): Promise<boolean> {
+    await tx.query('select pg_advisory_xact_lock(hashtext($1))', [`workflow-runs:${orgId}`]);
+    const rows = await tx.query(
+      `select count(*)::int as running from workflow.workflow_runs where status = 'running' and lease_expires_at > now() and id <> $1`,
       [runId],
     );
     return (rows[0]!['running'] as number) >= this.policy.orgMaxRunning;
   }
 
-  private async storeCheckpoints(tx: EntityManager, orgId: string, runId: string, checkpoints: NodeCheckpointRecord[]): Promise<void> {
+  private async storeCheckpoints(tx: SqlTransaction, orgId: string, runId: string, checkpoints: NodeCheckpointRecord[]): Promise<void> {
     if (checkpoints.length === 0) return;
-    const values = checkpoints.flatMap((c) => [orgId, runId, c.nodeId, c.status, JSON.stringify(c.output), c.attempt]);
-    await tx.execute(
+    const rows = checkpoints.map((c) => ({ nodeId: c.nodeId, status: c.status, output: c.output, attempt: c.attempt }));
+    await tx.query(
       `insert into workflow.workflow_run_nodes (org_id, run_id, node_id, status, output, attempt)
-       values ${checkpoints.map(() => '(?, ?, ?, ?, ?::jsonb, ?)').join(', ')}
+       select $1, $2, c ->> 'nodeId', c ->> 'status', c -> 'output', (c ->> 'attempt')::int from jsonb_array_elements($3::jsonb) as c
        on conflict (org_id, run_id, node_id) do nothing`,
-      values,
+      [orgId, runId, JSON.stringify(rows)],
     );
   }
 }

@@ -1,7 +1,7 @@
 import { Code } from '@connectrpc/connect';
 import { rpcError } from '@foundation/kit';
 import type { JsonValue } from '@foundation/workflow-dsl';
-import type { EntityManager } from '@mikro-orm/postgresql';
+import type { SqlTransaction } from '@foundation/db';
 import { appendRunEvents } from './run-event-log.js';
 import { dateOf, optionalDateOf } from './sql-values.js';
 
@@ -52,14 +52,14 @@ export function isFinished(status: RunStatus): status is FinishedStatus {
 }
 
 /** Reads and locks a run for a change; NOT_FOUND when it is not in the tenant's scope. */
-export async function lockRun(tx: EntityManager, runId: string): Promise<RunRecord> {
-  const rows = await tx.execute('select * from workflow.workflow_runs where id = ? for update', [runId]);
+export async function lockRun(tx: SqlTransaction, runId: string): Promise<RunRecord> {
+  const rows = await tx.query('select * from workflow.workflow_runs where id = $1 for update', [runId]);
   if (!rows[0]) throw rpcError(Code.NotFound, 'NOT_FOUND', `run ${runId} does not exist in this organization`);
   return runRecord(rows[0]);
 }
 
-export async function readRun(tx: EntityManager, runId: string): Promise<RunRecord> {
-  const rows = await tx.execute('select * from workflow.workflow_runs where id = ?', [runId]);
+export async function readRun(tx: SqlTransaction, runId: string): Promise<RunRecord> {
+  const rows = await tx.query('select * from workflow.workflow_runs where id = $1', [runId]);
   if (!rows[0]) throw rpcError(Code.NotFound, 'NOT_FOUND', `run ${runId} does not exist in this organization`);
   return runRecord(rows[0]);
 }
@@ -68,11 +68,11 @@ export async function readRun(tx: EntityManager, runId: string): Promise<RunReco
  * Ends a locked run: its status, error and end time, the lease dropped, and its terminal event appended
  * (run.succeeded, run.failed or run.cancelled, keyed so it is written once). Returns the new last seq.
  */
-export async function finishRun(tx: EntityManager, run: RunRecord, outcome: RunOutcome, payloadMaxBytes: number): Promise<number> {
+export async function finishRun(tx: SqlTransaction, run: RunRecord, outcome: RunOutcome, payloadMaxBytes: number): Promise<number> {
   const error = outcome.error;
-  await tx.execute(
-    `update workflow.workflow_runs set status = ?, error_reason = ?, error_message = ?, error_node_id = ?, ended_at = now(),
-       lease_token = null, lease_expires_at = null where id = ?`,
+  await tx.query(
+    `update workflow.workflow_runs set status = $1, error_reason = $2, error_message = $3, error_node_id = $4, ended_at = now(),
+       lease_token = null, lease_expires_at = null where id = $5`,
     [outcome.status, error?.reason ?? null, error?.message ?? null, error?.nodeId || null, run.id],
   );
   const payload = error ? { reason: error.reason, message: error.message, ...(error.nodeId && { nodeId: error.nodeId }) } : {};

@@ -1,8 +1,8 @@
+import type pg from 'pg';
 import { Code } from '@connectrpc/connect';
-import { withTenant } from '@foundation/db';
+import { isUniqueViolation, querySql, withTenantSql } from '@foundation/db';
 import { rpcError, type PageWindow } from '@foundation/kit';
 import type { JsonValue } from '@foundation/workflow-dsl';
-import { UniqueConstraintViolationException, type EntityManager } from '@mikro-orm/postgresql';
 import { v7 as uuidv7 } from 'uuid';
 import { boundedPayload, readRunEvents, type RunEventRecord } from './run-event-log.js';
 import { finishRun, isFinished, lockRun, readRun, runRecord, type RunError, type RunRecord, type RunStatus, type RunTrigger } from './run-record.js';
@@ -38,7 +38,7 @@ export interface RunToReconcile {
  */
 export class RunStore {
   constructor(
-    private readonly em: EntityManager,
+    private readonly pool: pg.Pool,
     private readonly payloadMaxBytes: number,
   ) {}
 
@@ -54,7 +54,7 @@ export class RunStore {
     try {
       return { run: await this.insertQueued(orgId, run), created: true };
     } catch (e) {
-      if (!(e instanceof UniqueConstraintViolationException)) throw e;
+      if (!isUniqueViolation(e)) throw e;
       const existing = await this.findByIdempotencyKey(orgId, run);
       if (!existing) throw e;
       return { run: existing, created: false };
@@ -63,20 +63,20 @@ export class RunStore {
 
   /** Deletes a run that could not be queued, with its events: a failed start leaves nothing behind. */
   async remove(orgId: string, runId: string): Promise<void> {
-    await withTenant(this.em.fork(), orgId, (tx) => tx.execute('delete from workflow.workflow_runs where id = ?', [runId]));
+    await withTenantSql(this.pool, orgId, (tx) => tx.query('delete from workflow.workflow_runs where id = $1', [runId]));
   }
 
   get(orgId: string, runId: string): Promise<RunRecord> {
-    return withTenant(this.em.fork(), orgId, (tx) => readRun(tx, runId));
+    return withTenantSql(this.pool, orgId, (tx) => readRun(tx, runId));
   }
 
   /** Newest first (ids are UUIDv7). */
   list(orgId: string, filter: RunFilter, window: PageWindow): Promise<RunRecord[]> {
-    return withTenant(this.em.fork(), orgId, async (tx) => {
-      const rows = await tx.execute(
+    return withTenantSql(this.pool, orgId, async (tx) => {
+      const rows = await tx.query(
         `select * from workflow.workflow_runs
-         where (?::uuid is null or workflow_id = ?::uuid) and (?::text is null or status = ?::text) and (?::uuid is null or id < ?::uuid)
-         order by id desc limit ?`,
+         where ($1::uuid is null or workflow_id = $2::uuid) and ($3::text is null or status = $4::text) and ($5::uuid is null or id < $6::uuid)
+         order by id desc limit $7`,
         [
           filter.workflowId ?? null,
           filter.workflowId ?? null,
@@ -93,7 +93,7 @@ export class RunStore {
 
   /** Events after `afterSeq`; NOT_FOUND for a run outside the tenant. */
   events(orgId: string, runId: string, afterSeq: number, limit: number): Promise<RunEventRecord[]> {
-    return withTenant(this.em.fork(), orgId, async (tx) => {
+    return withTenantSql(this.pool, orgId, async (tx) => {
       const events = await readRunEvents(tx, runId, afterSeq, limit);
       // Only an empty page can hide a run that does not exist (or belongs to another org).
       if (events.length === 0) await readRun(tx, runId);
@@ -106,7 +106,7 @@ export class RunStore {
    * A cancelled run is returned as it is; a succeeded or failed one is FAILED_PRECONDITION.
    */
   requestCancel(orgId: string, runId: string): Promise<{ run: RunRecord; running: boolean }> {
-    return withTenant(this.em.fork(), orgId, async (tx) => {
+    return withTenantSql(this.pool, orgId, async (tx) => {
       const run = await lockRun(tx, runId);
       if (run.status === 'cancelled') return { run, running: false };
       if (isFinished(run.status)) {
@@ -116,14 +116,14 @@ export class RunStore {
         await finishRun(tx, run, { status: 'cancelled', error: { reason: 'CANCELLED', message: 'cancelled before it started', nodeId: '' } }, this.payloadMaxBytes);
         return { run: await readRun(tx, runId), running: false };
       }
-      await tx.execute('update workflow.workflow_runs set cancel_requested = true where id = ?', [runId]);
+      await tx.query('update workflow.workflow_runs set cancel_requested = true where id = $1', [runId]);
       return { run: await readRun(tx, runId), running: true };
     });
   }
 
   /** Ends a queued or running run as failed or cancelled (the reconciler's verdict); no-op once finished. */
   async end(orgId: string, runId: string, status: 'failed' | 'cancelled', error: RunError): Promise<RunRecord> {
-    return withTenant(this.em.fork(), orgId, async (tx) => {
+    return withTenantSql(this.pool, orgId, async (tx) => {
       const run = await lockRun(tx, runId);
       if (!isFinished(run.status)) await finishRun(tx, run, { status, error }, this.payloadMaxBytes);
       return readRun(tx, runId);
@@ -132,23 +132,23 @@ export class RunStore {
 
   /** Runs queued since before `queuedBefore`, or running with a lease expired before `leaseExpiredBefore` or past their deadline. */
   async toReconcile(queuedBefore: Date, leaseExpiredBefore: Date, max: number): Promise<RunToReconcile[]> {
-    const rows = await this.em.fork().execute('select * from workflow.runs_to_reconcile(?, ?, ?)', [queuedBefore, leaseExpiredBefore, max]);
+    const rows = await querySql(this.pool, 'select * from workflow.runs_to_reconcile($1, $2, $3)', [queuedBefore, leaseExpiredBefore, max]);
     return rows.map((row) => ({ id: row['id'] as string, orgId: row['org_id'] as string, status: row['status'] as RunStatus }));
   }
 
   /** The run and its `run.queued` event in one statement. */
   private insertQueued(orgId: string, run: NewRun): Promise<RunRecord> {
-    return withTenant(this.em.fork(), orgId, async (tx) => {
+    return withTenantSql(this.pool, orgId, async (tx) => {
       const queued = boundedPayload({ trigger: run.trigger, version: run.workflowVersion }, this.payloadMaxBytes);
-      const rows = await tx.execute(
+      const rows = await tx.query(
         `with run as (
            insert into workflow.workflow_runs (id, org_id, workflow_id, workflow_version, status, inputs, trigger, trigger_node_id, trigger_output,
              idempotency_key, started_by, retry_of, last_seq, created_at)
-           values (?, ?, ?, ?, 'queued', ?::jsonb, ?, ?, ?::jsonb, ?, ?, ?, 1, now())
+           values ($1, $2, $3, $4, 'queued', $5::jsonb, $6, $7, $8::jsonb, $9, $10, $11, 1, now())
            returning *
          ), queued as (
            insert into workflow.workflow_run_events (org_id, run_id, seq, type, node_id, attempt, payload, event_key, created_at)
-           select org_id, id, 1, 'run.queued', '', 0, ?::jsonb, 'run.queued', created_at from run
+           select org_id, id, 1, 'run.queued', '', 0, $12::jsonb, 'run.queued', created_at from run
          )
          select * from run`,
         [
@@ -172,8 +172,8 @@ export class RunStore {
 
   /** Keys are per workflow and per trigger: a webhook delivery's key never matches a manual start's. */
   private findByIdempotencyKey(orgId: string, run: NewRun): Promise<RunRecord | undefined> {
-    return withTenant(this.em.fork(), orgId, async (tx) => {
-      const rows = await tx.execute('select * from workflow.workflow_runs where workflow_id = ? and trigger = ? and idempotency_key = ?', [
+    return withTenantSql(this.pool, orgId, async (tx) => {
+      const rows = await tx.query('select * from workflow.workflow_runs where workflow_id = $1 and trigger = $2 and idempotency_key = $3', [
         run.workflowId,
         run.trigger,
         run.idempotencyKey,

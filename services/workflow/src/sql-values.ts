@@ -1,7 +1,4 @@
-/**
- * Column values as raw queries return them. MikroORM's PostgreSQL driver leaves timestamps as text (its
- * entities convert them), so raw rows are converted here, in one place.
- */
+/** Timestamp columns as a Date whichever driver configuration produced the row (Date or ISO text). */
 export function dateOf(value: unknown): Date {
   return value instanceof Date ? value : new Date(value as string);
 }

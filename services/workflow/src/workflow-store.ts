@@ -1,9 +1,10 @@
+import type pg from 'pg';
 import { randomBytes, timingSafeEqual } from 'node:crypto';
 import { Code } from '@connectrpc/connect';
-import { withTenant } from '@foundation/db';
+import { querySql, withTenantSql } from '@foundation/db';
 import { assertValid, rpcError, type PageWindow } from '@foundation/kit';
 import type { SpecProblem, WorkflowSpecJson } from '@foundation/workflow-dsl';
-import type { EntityManager } from '@mikro-orm/postgresql';
+import type { SqlTransaction } from '@foundation/db';
 import { v7 as uuidv7, parse as uuidParse, stringify as uuidStringify } from 'uuid';
 import { specViolations } from './spec-problems.js';
 import { dateOf } from './sql-values.js';
@@ -59,15 +60,15 @@ const SELECT_WORKFLOW = `select w.*, v.spec is distinct from w.draft_spec as has
  * security confines it to one org; the checks here are the lifecycle rules.
  */
 export class WorkflowStore {
-  constructor(private readonly em: EntityManager) {}
+  constructor(private readonly pool: pg.Pool) {}
 
   create(orgId: string, userId: string, draft: WorkflowDraft): Promise<WorkflowRecord> {
-    return withTenant(this.em.fork(), orgId, async (tx) => {
+    return withTenantSql(this.pool, orgId, async (tx) => {
       const id = uuidv7();
       const now = new Date();
-      await tx.execute(
+      await tx.query(
         `insert into workflow.workflows (id, org_id, name, description, state, draft_spec, revision, created_at, created_by, updated_at, updated_by)
-         values (?, ?, ?, ?, 'draft', ?::jsonb, 1, ?, ?, ?, ?)`,
+         values ($1, $2, $3, $4, 'draft', $5::jsonb, 1, $6, $7, $8, $9)`,
         [id, orgId, draft.name, draft.description, JSON.stringify(draft.spec), now, userId, now, userId],
       );
       return this.read(tx, id);
@@ -75,14 +76,14 @@ export class WorkflowStore {
   }
 
   get(orgId: string, workflowId: string): Promise<WorkflowRecord> {
-    return withTenant(this.em.fork(), orgId, (tx) => this.read(tx, workflowId));
+    return withTenantSql(this.pool, orgId, (tx) => this.read(tx, workflowId));
   }
 
   /** Newest first (ids are UUIDv7). */
   list(orgId: string, window: PageWindow, includeArchived: boolean): Promise<WorkflowRecord[]> {
-    return withTenant(this.em.fork(), orgId, async (tx) => {
-      const rows = await tx.execute(
-        `${SELECT_WORKFLOW} where (?::uuid is null or w.id < ?::uuid) and (? or w.state <> 'archived') order by w.id desc limit ?`,
+    return withTenantSql(this.pool, orgId, async (tx) => {
+      const rows = await tx.query(
+        `${SELECT_WORKFLOW} where ($1::uuid is null or w.id < $2::uuid) and ($3 or w.state <> 'archived') order by w.id desc limit $4`,
         [window.after?.id ?? null, window.after?.id ?? null, includeArchived, window.limit + 1],
       );
       return rows.map(workflowRecord);
@@ -90,11 +91,11 @@ export class WorkflowStore {
   }
 
   update(orgId: string, userId: string, workflowId: string, draft: WorkflowDraft, expectedRevision: number): Promise<WorkflowRecord> {
-    return withTenant(this.em.fork(), orgId, async (tx) => {
+    return withTenantSql(this.pool, orgId, async (tx) => {
       await this.lockEditable(tx, workflowId, expectedRevision);
-      await tx.execute(
-        `update workflow.workflows set name = ?, description = ?, draft_spec = ?::jsonb, revision = revision + 1, updated_at = ?, updated_by = ?
-         where id = ?`,
+      await tx.query(
+        `update workflow.workflows set name = $1, description = $2, draft_spec = $3::jsonb, revision = revision + 1, updated_at = $4, updated_by = $5
+         where id = $6`,
         [draft.name, draft.description, JSON.stringify(draft.spec), new Date(), userId, workflowId],
       );
       return this.read(tx, workflowId);
@@ -112,7 +113,7 @@ export class WorkflowStore {
     expectedRevision: number,
     check: PublishCheck,
   ): Promise<{ workflow: WorkflowRecord; version: WorkflowVersionRecord; previous?: WorkflowSpecJson }> {
-    return withTenant(this.em.fork(), orgId, async (tx) => {
+    return withTenantSql(this.pool, orgId, async (tx) => {
       const current = await this.lockEditable(tx, workflowId, expectedRevision);
       if (!current.hasUnpublishedChanges) {
         throw rpcError(Code.FailedPrecondition, 'NOTHING_TO_PUBLISH', `the draft is the same as version ${current.latestVersion}; change it before publishing`);
@@ -121,13 +122,13 @@ export class WorkflowStore {
       const previous = current.latestVersion > 0 ? (await this.readVersion(tx, workflowId, current.latestVersion)).spec : undefined;
       const version = current.latestVersion + 1;
       const now = new Date();
-      await tx.execute(
-        `insert into workflow.workflow_versions (org_id, workflow_id, version, spec, published_at, published_by) values (?, ?, ?, ?::jsonb, ?, ?)`,
+      await tx.query(
+        `insert into workflow.workflow_versions (org_id, workflow_id, version, spec, published_at, published_by) values ($1, $2, $3, $4::jsonb, $5, $6)`,
         [orgId, workflowId, version, JSON.stringify(current.draftSpec), now, userId],
       );
       const webhookToken = check.hasWebhookTrigger(current.draftSpec) ? (current.webhookToken ?? newWebhookToken(orgId)) : null;
-      await tx.execute(
-        `update workflow.workflows set state = 'published', latest_version = ?, webhook_token = ?, updated_at = ?, updated_by = ? where id = ?`,
+      await tx.query(
+        `update workflow.workflows set state = 'published', latest_version = $1, webhook_token = $2, updated_at = $3, updated_by = $4 where id = $5`,
         [version, webhookToken, now, userId, workflowId],
       );
       return { workflow: await this.read(tx, workflowId), version: await this.readVersion(tx, workflowId, version), previous };
@@ -136,10 +137,10 @@ export class WorkflowStore {
 
   /** Newest first. */
   listVersions(orgId: string, workflowId: string, window: PageWindow): Promise<WorkflowVersionRecord[]> {
-    return withTenant(this.em.fork(), orgId, async (tx) => {
+    return withTenantSql(this.pool, orgId, async (tx) => {
       await this.read(tx, workflowId);
-      const rows = await tx.execute(
-        `select * from workflow.workflow_versions where workflow_id = ? and (?::int is null or version < ?::int) order by version desc limit ?`,
+      const rows = await tx.query(
+        `select * from workflow.workflow_versions where workflow_id = $1 and ($2::int is null or version < $3::int) order by version desc limit $4`,
         [workflowId, window.after ? Number(window.after.key) : null, window.after ? Number(window.after.key) : null, window.limit + 1],
       );
       return rows.map(versionRecord);
@@ -148,7 +149,7 @@ export class WorkflowStore {
 
   /** A workflow with one of its versions (0 = the latest), for starting a run. */
   runnable(orgId: string, workflowId: string, version: number): Promise<{ workflow: WorkflowRecord; version: WorkflowVersionRecord }> {
-    return withTenant(this.em.fork(), orgId, async (tx) => {
+    return withTenantSql(this.pool, orgId, async (tx) => {
       const workflow = await this.read(tx, workflowId);
       if (workflow.state === 'archived') {
         throw rpcError(Code.FailedPrecondition, 'WORKFLOW_ARCHIVED', 'the workflow is archived; archived workflows cannot run');
@@ -168,10 +169,10 @@ export class WorkflowStore {
    * Returns the latest version's spec too, whose schedules the caller stops.
    */
   archive(orgId: string, userId: string, workflowId: string): Promise<{ workflow: WorkflowRecord; latestSpec?: WorkflowSpecJson }> {
-    return withTenant(this.em.fork(), orgId, async (tx) => {
+    return withTenantSql(this.pool, orgId, async (tx) => {
       await this.read(tx, workflowId);
-      await tx.execute(
-        `update workflow.workflows set state = 'archived', webhook_token = null, updated_at = ?, updated_by = ? where id = ? and state <> 'archived'`,
+      await tx.query(
+        `update workflow.workflows set state = 'archived', webhook_token = null, updated_at = $1, updated_by = $2 where id = $3 and state <> 'archived'`,
         [new Date(), userId, workflowId],
       );
       const workflow = await this.read(tx, workflowId);
@@ -182,7 +183,7 @@ export class WorkflowStore {
 
   /** Every published workflow whose latest version has a schedule trigger, across orgs (see the migration). */
   async scheduledWorkflows(): Promise<{ orgId: string; workflowId: string; spec: WorkflowSpecJson }[]> {
-    const rows = await this.em.fork().execute('select * from workflow.scheduled_workflows()');
+    const rows = await querySql(this.pool, 'select * from workflow.scheduled_workflows()');
     return rows.map((row) => ({ orgId: row['org_id'] as string, workflowId: row['workflow_id'] as string, spec: row['spec'] as WorkflowSpecJson }));
   }
 
@@ -190,8 +191,8 @@ export class WorkflowStore {
   findByWebhookToken(token: string): Promise<WorkflowRecord | undefined> {
     const orgId = orgOfWebhookToken(token);
     if (!orgId) return Promise.resolve(undefined);
-    return withTenant(this.em.fork(), orgId, async (tx) => {
-      const rows = await tx.execute(`${SELECT_WORKFLOW} where w.webhook_token = ? and w.state = 'published'`, [token]);
+    return withTenantSql(this.pool, orgId, async (tx) => {
+      const rows = await tx.query(`${SELECT_WORKFLOW} where w.webhook_token = $1 and w.state = 'published'`, [token]);
       const row = rows[0];
       // The index lookup already matched; the constant-time compare keeps timing out of the picture anyway.
       if (!row || !timingSafeEqual(Buffer.from(String(row['webhook_token'])), Buffer.from(token))) return undefined;
@@ -199,21 +200,21 @@ export class WorkflowStore {
     });
   }
 
-  private async read(tx: EntityManager, workflowId: string): Promise<WorkflowRecord> {
-    const rows = await tx.execute(`${SELECT_WORKFLOW} where w.id = ?`, [workflowId]);
+  private async read(tx: SqlTransaction, workflowId: string): Promise<WorkflowRecord> {
+    const rows = await tx.query(`${SELECT_WORKFLOW} where w.id = $1`, [workflowId]);
     if (!rows[0]) throw rpcError(Code.NotFound, 'NOT_FOUND', `workflow ${workflowId} does not exist in this organization`);
     return workflowRecord(rows[0]);
   }
 
-  private async readVersion(tx: EntityManager, workflowId: string, version: number): Promise<WorkflowVersionRecord> {
-    const rows = await tx.execute(`select * from workflow.workflow_versions where workflow_id = ? and version = ?`, [workflowId, version]);
+  private async readVersion(tx: SqlTransaction, workflowId: string, version: number): Promise<WorkflowVersionRecord> {
+    const rows = await tx.query(`select * from workflow.workflow_versions where workflow_id = $1 and version = $2`, [workflowId, version]);
     if (!rows[0]) throw rpcError(Code.NotFound, 'NOT_FOUND', `workflow ${workflowId} has no version ${version}`);
     return versionRecord(rows[0]);
   }
 
   /** Locks the workflow for a change of its draft, refusing archived ones and stale revisions. */
-  private async lockEditable(tx: EntityManager, workflowId: string, expectedRevision: number): Promise<WorkflowRecord> {
-    await tx.execute('select 1 from workflow.workflows where id = ? for update', [workflowId]);
+  private async lockEditable(tx: SqlTransaction, workflowId: string, expectedRevision: number): Promise<WorkflowRecord> {
+    await tx.query('select 1 from workflow.workflows where id = $1 for update', [workflowId]);
     const current = await this.read(tx, workflowId);
     if (current.state === 'archived') {
       throw rpcError(Code.FailedPrecondition, 'WORKFLOW_ARCHIVED', 'the workflow is archived and can no longer change');
