@@ -27,3 +27,4 @@ export type { SpecProblem } from './spec-problem.js';
 export { renderTemplate, Template } from './template.js';
 export { validateWorkflowSpec } from './validate-workflow-spec.js';
 export type { ValidateOptions } from './validate-workflow-spec.js';
+export { hasUnstorableText, storableText } from './storable-text.js';

@@ -21,6 +21,8 @@ export interface NodeAttempt {
   context: RunContext;
   /** Aborted when the attempt times out or the run is cancelled. */
   signal: AbortSignal;
+  /** Appends a `node.log` event: what the attempt did, for people watching the run (never a secret). */
+  log(message: string): void;
 }
 
 /**
@@ -58,11 +60,18 @@ export class NodeExecutors {
   }
 
   /** Resolves the credential at the moment the action runs, and only then; the value stays in this call. */
-  private async connectorAction({ orgId, runId, context, signal, node }: NodeAttempt, config: Extract<CompiledNode, { type: 'connector.action' }>['config']) {
+  private async connectorAction({ orgId, runId, context, signal, node, log }: NodeAttempt, config: Extract<CompiledNode, { type: 'connector.action' }>['config']) {
     const params = await renderTemplate(config.params, context);
-    const secret = config.credential ? (await this.secrets.resolveSecret({ orgId, name: config.credential, runId }, { signal })).value : undefined;
+    let secret: string | undefined;
+    if (config.credential) {
+      const resolved = await this.secrets.resolveSecret({ orgId, name: config.credential, runId }, { signal });
+      secret = resolved.value;
+      log(`credential ${config.credential} resolved (version ${resolved.version})`);
+    }
     const timeoutMs = Math.min(node.timeoutMs, this.connectors.timeoutMs);
-    const { output } = await runAction(this.catalog, `${config.connector}.${config.action}`, params, {
+    const ref = `${config.connector}.${config.action}`;
+    log(`running ${ref} (time budget ${timeoutMs} ms)`);
+    const { output } = await runAction(this.catalog, ref, params, {
       secret,
       policy: this.connectors.policy,
       timeoutMs,

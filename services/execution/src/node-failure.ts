@@ -1,8 +1,7 @@
 import { Code, ConnectError } from '@connectrpc/connect';
 import { ConnectorError } from '@foundation/connectors';
 import { reasonOf } from '@foundation/kit';
-import { ExpressionError } from '@foundation/workflow-dsl';
-import { storableText } from './storable-text.js';
+import { ExpressionError, storableText } from '@foundation/workflow-dsl';
 
 /**
  * Why a node attempt failed, in the terms a run reports: a machine-readable reason, a message for

@@ -1,13 +1,12 @@
 import type { Client } from '@connectrpc/connect';
 import type { RunProgressService } from '@foundation/contracts';
 import type { Logger } from '@foundation/kit';
-import { ExpressionError, RunGraph, type CompiledNode, type CompiledWorkflow, type JsonValue } from '@foundation/workflow-dsl';
+import { ExpressionError, hasUnstorableText, RunGraph, type CompiledNode, type CompiledWorkflow, type JsonValue } from '@foundation/workflow-dsl';
 import type { CancelListener } from './cancel-listener.js';
 import type { ClaimedRun } from './claimed-run.js';
 import { NodeFailure } from './node-failure.js';
 import { sleep, type NodeExecutors } from './node-executors.js';
 import { ProgressReporter } from './progress-reporter.js';
-import { hasUnstorableText } from './storable-text.js';
 
 /** A node output larger than this fails the node: it would not fit a progress report or a checkpoint. */
 export const NODE_OUTPUT_MAX_BYTES = 1024 * 1024;
@@ -83,6 +82,20 @@ export class RunExecution {
     }
   }
 
+  /** Why a node under way was interrupted: the run's stop reason, or another node's failure. */
+  private interruption(): NodeFailure {
+    switch (this.#stop.signal.aborted ? (this.#stop.signal.reason as StopReason) : undefined) {
+      case 'run_timeout':
+        return new NodeFailure('RUN_TIMEOUT', 'the run exceeded its time budget', false);
+      case 'cancelled':
+        return new NodeFailure('CANCELLED', 'the run was cancelled', false);
+      case undefined:
+        return new NodeFailure('CANCELLED', 'another node failed, which fails the run', false);
+      default:
+        return new NodeFailure('CANCELLED', 'this worker stopped working on the run', false);
+    }
+  }
+
   /** Stops working on the run without ending it (this process shuts down); its lease lapses and another worker resumes it. */
   abandon(): void {
     this.stop('shutdown');
@@ -143,9 +156,7 @@ export class RunExecution {
         this.event('node.succeeded', at, { output: result.output });
         return { ...at, ok: true, output: result.output };
       }
-      const failure = this.#nodes.signal.aborted
-        ? new NodeFailure('CANCELLED', this.#stop.signal.aborted ? 'the run stopped' : 'another node failed', false)
-        : result.failure;
+      const failure = this.#nodes.signal.aborted ? this.interruption() : result.failure;
       if (failure.retryable && tries < node.retry.maxAttempts && !this.#nodes.signal.aborted) {
         const delayMs = backoffMs(node.retry, tries);
         this.event('node.retrying', at, { reason: failure.reason, message: failure.message, delayMs });
@@ -153,8 +164,9 @@ export class RunExecution {
           await sleep(delayMs, this.#nodes.signal);
           continue;
         } catch {
-          this.event('node.failed', at, { reason: 'CANCELLED', message: 'the run stopped' });
-          return { ...at, ok: false, failure: new NodeFailure('CANCELLED', 'the run stopped', false) };
+          const interruption = this.interruption();
+          this.event('node.failed', at, { reason: interruption.reason, message: interruption.message });
+          return { ...at, ok: false, failure: interruption };
         }
       }
       this.event('node.failed', at, { reason: failure.reason, message: failure.message, retryable: failure.retryable });
@@ -164,6 +176,7 @@ export class RunExecution {
 
   /** One attempt, bounded by the node's timeout and interrupted when the run stops. */
   private async attemptNode(node: CompiledNode, attempt: number): Promise<{ ok: true; output: JsonValue } | { ok: false; failure: NodeFailure }> {
+    let logged = 0;
     const attemptSignal = new AbortController();
     const onStop = () => attemptSignal.abort(this.#nodes.signal.reason);
     this.#nodes.signal.addEventListener('abort', onStop, { once: true });
@@ -174,7 +187,14 @@ export class RunExecution {
     try {
       if (this.#nodes.signal.aborted) onStop();
       const output = await Promise.race([
-        this.deps.executors.run({ orgId: this.claim.orgId, runId: this.claim.runId, node, context: this.#graph.context(), signal: attemptSignal.signal }),
+        this.deps.executors.run({
+          orgId: this.claim.orgId,
+          runId: this.claim.runId,
+          node,
+          context: this.#graph.context(),
+          signal: attemptSignal.signal,
+          log: (message) => this.event('node.log', { nodeId: node.id, attempt }, { message }, ++logged),
+        }),
         rejectOnAbort(attemptSignal.signal),
       ]);
       const bytes = Buffer.byteLength(JSON.stringify(output ?? null));
@@ -194,8 +214,10 @@ export class RunExecution {
     }
   }
 
-  private event(type: string, { nodeId, attempt }: { nodeId: string; attempt: number }, payload: { [key: string]: JsonValue }): void {
-    this.#reporter.event({ key: `${type}:${nodeId}:${attempt}`, type, nodeId, attempt, payloadJson: JSON.stringify(payload) });
+  /** Reports an event keyed by type, node and attempt (and `index` for the several logs of one attempt). */
+  private event(type: string, { nodeId, attempt }: { nodeId: string; attempt: number }, payload: { [key: string]: JsonValue }, index?: number): void {
+    const key = `${type}:${nodeId}:${attempt}${index === undefined ? '' : `:${index}`}`;
+    this.#reporter.event({ key, type, nodeId, attempt, payloadJson: JSON.stringify(payload) });
   }
 }
 

@@ -50,7 +50,7 @@ describe('RunService: CancelRun()', () => {
     expect(Date.now() - asked).to.be.below(2_000);
     expect(ended.status).to.equal(RunStatus.CANCELLED);
     const events = await listAllEvents(bench.platform.grpc, run!.id, bench.asMember());
-    expect(eventTrail(events).slice(2)).to.deep.equal(['node.started:call', 'node.retrying:call', 'node.failed:call', 'run.cancelled']);
+    expect(eventTrail(events).slice(2)).to.deep.equal(['node.started:call', 'node.log:call', 'node.retrying:call', 'node.failed:call', 'run.cancelled']);
     expect(eventOf(events, 'node.failed', 'call').payload).to.include({ reason: 'CANCELLED' });
   });
 

@@ -100,6 +100,9 @@ describe('RunService: node types', () => {
     expect(output.status).to.equal(200);
     expect(output.body).to.deep.equal({ ok: true, path: '/hello', attempt: 1 });
     expect(eventOf(events, 'node.succeeded', 'status').payload).to.deep.equal({ output: 200 });
+    // What the attempt did, for people watching: which credential version was used, never its value.
+    const logs = events.filter((e) => e.type === 'node.log' && e.nodeId === 'call').map((e) => e.payload!['message']);
+    expect(logs).to.deep.equal(['credential API_TOKEN resolved (version 1)', 'running http.request (time budget 30000 ms)']);
 
     expect(JSON.stringify(events.map((e) => e.payload))).not.to.include(secret);
     expect(bench.platform.logLines.filter((line) => line.includes(secret))).to.deep.equal([]);

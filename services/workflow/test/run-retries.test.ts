@@ -26,10 +26,13 @@ describe('RunService: retries and timeouts', () => {
       expect(run.status).to.equal(RunStatus.SUCCEEDED);
       expect(attemptTrail(events)).to.deep.equal([
         'node.started:call(1)',
+        'node.log:call(1)',
         'node.retrying:call(1)',
         'node.started:call(2)',
+        'node.log:call(2)',
         'node.retrying:call(2)',
         'node.started:call(3)',
+        'node.log:call(3)',
         'node.succeeded:call(3)',
       ]);
       // Backoff doubles (the default multiplier) from the initial 100 ms.
@@ -45,7 +48,7 @@ describe('RunService: retries and timeouts', () => {
       const { run, events } = await runOf(chainSpec([call('/flaky-twice', { maxAttempts: 2, initialBackoff: '100ms' })]));
       expect(run.status).to.equal(RunStatus.FAILED);
       expect(run.error).to.include({ reason: 'UPSTREAM_ERROR', nodeId: 'call' });
-      expect(attemptTrail(events)).to.deep.equal(['node.started:call(1)', 'node.retrying:call(1)', 'node.started:call(2)', 'node.failed:call(2)']);
+      expect(attemptTrail(events)).to.deep.equal(['node.started:call(1)', 'node.log:call(1)', 'node.retrying:call(1)', 'node.started:call(2)', 'node.log:call(2)', 'node.failed:call(2)']);
       expect(eventOf(events, 'node.failed', 'call').payload).to.include({ reason: 'UPSTREAM_ERROR', retryable: true });
       expect(events.at(-1)).to.include({ type: 'run.failed' });
       expect(events.at(-1)!.payload).to.include({ reason: 'UPSTREAM_ERROR', nodeId: 'call' });
@@ -56,7 +59,7 @@ describe('RunService: retries and timeouts', () => {
       const { run, events } = await runOf(chainSpec([call('/missing', { maxAttempts: 3, initialBackoff: '100ms' })]));
       expect(run.status).to.equal(RunStatus.FAILED);
       expect(run.error).to.include({ reason: 'UPSTREAM_ERROR', nodeId: 'call' });
-      expect(attemptTrail(events)).to.deep.equal(['node.started:call(1)', 'node.failed:call(1)']);
+      expect(attemptTrail(events)).to.deep.equal(['node.started:call(1)', 'node.log:call(1)', 'node.failed:call(1)']);
       expect(eventOf(events, 'node.failed', 'call').payload).to.include({ retryable: false });
       expect(api().deliveries.filter((d) => d.path === '/missing')).to.have.length(1);
     });
@@ -91,6 +94,7 @@ describe('RunService: retries and timeouts', () => {
       expect(run.error).to.include({ reason: 'RUN_TIMEOUT' });
       expect(timestampMs(run.endTime!) - timestampMs(run.startTime!)).to.be.within(1_000, 2_000);
       expect(events.map((e) => e.type).slice(-2)).to.deep.equal(['node.failed', 'run.failed']);
+      expect(events.at(-2)!.payload).to.include({ reason: 'RUN_TIMEOUT' });
       expect(events.at(-1)!.payload).to.include({ reason: 'RUN_TIMEOUT' });
     });
   });
