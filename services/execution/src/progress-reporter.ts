@@ -30,18 +30,31 @@ export interface ReporterOptions {
 }
 
 const RETRY_DELAYS_MS = [100, 250, 500, 1000, 2000];
+/**
+ * How long reported events wait for company before they are sent. A run whose nodes all finish within it
+ * (transforms, conditions) is reported in its final request alone; watchers see a long node's events this
+ * much later at most.
+ */
+const COALESCE_MS = 25;
 
 /**
  * Sends a run's progress to the workflow service in batches: whatever was reported while the previous
- * request was in flight goes in the next one (group commit), so a fast run costs few round trips and
- * events keep their order; a batch too large for one request goes as several (`reportBatches`). Transient failures are retried with the same events; their keys make the
- * retry harmless. Every report extends the lease; a heartbeat does when nothing else is sent.
+ * request was in flight, or within COALESCE_MS, goes in the next one (group commit), so a fast run costs
+ * few round trips and events keep their order; a batch too large for one request goes as several
+ * (`reportBatches`). Transient failures are retried with the same events; their keys make the retry
+ * harmless. Every report extends the lease; a heartbeat does when nothing else is sent.
  */
 export class ProgressReporter {
   #events: ProgressEvent[] = [];
   #checkpoints: NodeCheckpoint[] = [];
   #sending: Promise<void> = Promise.resolve();
   #scheduled = false;
+  /** Send what is pending without waiting for company (a flush, the finish, a heartbeat). */
+  #urgent = false;
+  /** A heartbeat asked for a report even with nothing to say, to extend the lease. */
+  #heartbeatDue = false;
+  #wake: (() => void) | undefined;
+  #finishing = false;
   #lost = false;
   #lastSentAt = Date.now();
   readonly #heartbeat: NodeJS.Timeout;
@@ -74,12 +87,15 @@ export class ProgressReporter {
   /** Resolves once everything reported so far is stored (or the lease is lost). */
   async flush(): Promise<void> {
     this.#schedule(false);
+    this.#hurry();
     await this.#sending;
   }
 
-  /** Sends what is pending together with the run's end; resolves once it is stored (or the lease is lost). */
+  /** Sends what is pending together with the run's end, in one request when it fits; resolves once stored. */
   async finish(finish: FinishInit): Promise<void> {
     clearInterval(this.#heartbeat);
+    this.#finishing = true;
+    this.#hurry();
     this.#sending = this.#sending.then(() => this.#send(create(RunFinishSchema, finish)));
     await this.#sending;
   }
@@ -90,14 +106,36 @@ export class ProgressReporter {
   }
 
   #schedule(heartbeat: boolean): void {
+    if (heartbeat) {
+      this.#heartbeatDue = true;
+      this.#urgent = true;
+    }
     if (this.#scheduled || this.#lost) return;
     this.#scheduled = true;
-    // Chained after the request in flight, and after this tick, so everything reported meanwhile joins it.
+    // Chained after the request in flight, then held up to COALESCE_MS, so everything reported meanwhile joins it.
     this.#sending = this.#sending.then(async () => {
-      await new Promise<void>((resolve) => setImmediate(resolve));
+      await new Promise<void>((resolve) => {
+        const timer = setTimeout(() => this.#wake?.(), this.#urgent ? 0 : COALESCE_MS);
+        this.#wake = () => {
+          clearTimeout(timer);
+          resolve();
+        };
+      });
+      this.#wake = undefined;
       this.#scheduled = false;
-      if (heartbeat || this.#events.length > 0 || this.#checkpoints.length > 0) await this.#send(undefined);
+      const heartbeatDue = this.#heartbeatDue;
+      this.#urgent = false;
+      this.#heartbeatDue = false;
+      // The finish, queued behind this step, carries whatever is pending.
+      if (this.#finishing) return;
+      if (heartbeatDue || this.#events.length > 0 || this.#checkpoints.length > 0) await this.#send(undefined);
     });
+  }
+
+  /** Ends the wait of a scheduled send now (or makes the next one not wait). */
+  #hurry(): void {
+    this.#urgent = true;
+    this.#wake?.();
   }
 
   /** Sends what is pending in batches that fit a request (the finish with the last); stops at a lost lease. */

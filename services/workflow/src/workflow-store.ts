@@ -150,7 +150,20 @@ export class WorkflowStore {
   /** A workflow with one of its versions (0 = the latest), for starting a run. */
   runnable(orgId: string, workflowId: string, version: number): Promise<{ workflow: WorkflowRecord; version: WorkflowVersionRecord }> {
     return withTenantSql(this.pool, orgId, async (tx) => {
-      const workflow = await this.read(tx, workflowId);
+      // The workflow with the asked version (the latest for 0) in one statement: this is every run's first step.
+      const rows = await tx.query(
+        `select w.*, v.spec is distinct from w.draft_spec as has_unpublished_changes,
+                r.workflow_id as run_workflow_id, r.version as run_version, r.spec as run_spec, r.published_at as run_published_at,
+                r.published_by as run_published_by
+         from workflow.workflows w
+         left join workflow.workflow_versions v on v.org_id = w.org_id and v.workflow_id = w.id and v.version = w.latest_version
+         left join workflow.workflow_versions r on r.org_id = w.org_id and r.workflow_id = w.id
+           and r.version = (case when $2::int = 0 then w.latest_version else $2::int end)
+         where w.id = $1`,
+        [workflowId, version],
+      );
+      if (!rows[0]) throw rpcError(Code.NotFound, 'NOT_FOUND', `workflow ${workflowId} does not exist in this organization`);
+      const workflow = workflowRecord(rows[0]);
       if (workflow.state === 'archived') {
         throw rpcError(Code.FailedPrecondition, 'WORKFLOW_ARCHIVED', 'the workflow is archived; archived workflows cannot run');
       }
@@ -160,7 +173,8 @@ export class WorkflowStore {
       if (version > workflow.latestVersion) {
         throw rpcError(Code.InvalidArgument, 'INVALID_FIELD', `version ${version} does not exist; the latest is ${workflow.latestVersion}`, { field: 'version' });
       }
-      return { workflow, version: await this.readVersion(tx, workflowId, version === 0 ? workflow.latestVersion : version) };
+      const run = Object.fromEntries(Object.entries(rows[0]).filter(([key]) => key.startsWith('run_')).map(([key, value]) => [key.slice(4), value]));
+      return { workflow, version: versionRecord(run) };
     });
   }
 
