@@ -3,7 +3,7 @@ import type { ConnectorCatalog } from '@foundation/connectors';
 import { createSqlPool, querySql } from '@foundation/db';
 import type { Logger, ServiceModule } from '@foundation/kit';
 import { RunQueue } from '@foundation/run-queue';
-import { compileWorkflow, CompiledWorkflowCache, validateWorkflowSpec, type WorkflowSpecJson } from '@foundation/workflow-dsl';
+import { compileWorkflow, CompiledWorkflowCache, validateWorkflowSpec } from '@foundation/workflow-dsl';
 import type { Redis } from 'ioredis';
 import { RunEventFeed } from './run-event-feed.js';
 import { RunLeases, type LeasePolicy } from './run-leases.js';
@@ -49,10 +49,12 @@ export async function createWorkflowModule(options: WorkflowModuleOptions): Prom
 
   const workflows = new WorkflowStore(pool);
   const runs = new RunStore(pool, options.eventPayloadMaxBytes);
-  const leases = new RunLeases(pool, { ...options.leases, payloadMaxBytes: options.eventPayloadMaxBytes }, (spec: WorkflowSpecJson) =>
-    compileWorkflow(spec).runTimeoutMs,
+  // Published versions never change: one cache of compiled versions serves starts and claims.
+  const compiled = new CompiledWorkflowCache();
+  const leases = new RunLeases(pool, { ...options.leases, payloadMaxBytes: options.eventPayloadMaxBytes }, (run, spec) =>
+    compiled.compile(run.workflowId, run.workflowVersion, spec).runTimeoutMs,
   );
-  const starter = new RunStarter(workflows, runs, queue, new CompiledWorkflowCache(), options.enqueueTimeoutMs);
+  const starter = new RunStarter(workflows, runs, queue, compiled, options.enqueueTimeoutMs);
   const specs: SpecChecker = {
     problems: (spec) => validateWorkflowSpec(spec, { catalog: options.catalog }),
     hasWebhookTrigger: (spec) => compileWorkflow(spec).webhookTriggers().length > 0,

@@ -65,8 +65,8 @@ export class RunLeases {
   constructor(
     private readonly pool: pg.Pool,
     private readonly policy: LeasePolicy,
-    /** The run's time budget in ms, from its spec (the DSL's default when the spec sets none). */
-    private readonly runTimeoutMs: (spec: WorkflowSpecJson) => number,
+    /** The run's time budget in ms, from its version's spec (the DSL's default when the spec sets none). */
+    private readonly runTimeoutMs: (run: RunRecord, spec: WorkflowSpecJson) => number,
   ) {}
 
   claim(orgId: string, runId: string, workerId: string): Promise<ClaimResult> {
@@ -95,7 +95,7 @@ export class RunLeases {
       const leaseToken = randomUUID();
       const leaseExpiresAt = new Date(now + this.policy.leaseMs);
       const attempt = run.attempt + 1;
-      const deadline = run.deadline ?? new Date(now + this.runTimeoutMs(spec));
+      const deadline = run.deadline ?? new Date(now + this.runTimeoutMs(run, spec));
       await tx.query(
         `update workflow.workflow_runs set status = 'running', attempt = $1, worker_id = $2, lease_token = $3, lease_expires_at = $4,
            started_at = coalesce(started_at, now()), deadline = $5 where id = $6`,
