@@ -136,15 +136,20 @@ export class RunStore {
     return rows.map((row) => ({ id: row['id'] as string, orgId: row['org_id'] as string, status: row['status'] as RunStatus }));
   }
 
-  /** The run and its `run.queued` event in one statement. */
+  /**
+   * The run and its `run.queued` event in one statement, under a share lock on the workflow's row: an
+   * archive committing meanwhile either waits for the run or is seen by it, never half of each.
+   */
   private insertQueued(orgId: string, run: NewRun): Promise<RunRecord> {
     return withTenantSql(this.pool, orgId, async (tx) => {
       const queued = boundedPayload({ trigger: run.trigger, version: run.workflowVersion }, this.payloadMaxBytes);
       const rows = await tx.query(
-        `with run as (
+        `with workflow as (
+           select id from workflow.workflows where id = $3 and state = 'published' for share
+         ), run as (
            insert into workflow.workflow_runs (id, org_id, workflow_id, workflow_version, status, inputs, trigger, trigger_node_id, trigger_output,
              idempotency_key, started_by, retry_of, last_seq, created_at)
-           values ($1, $2, $3, $4, 'queued', $5::jsonb, $6, $7, $8::jsonb, $9, $10, $11, 1, now())
+           select $1, $2, workflow.id, $4, 'queued', $5::jsonb, $6, $7, $8::jsonb, $9, $10, $11, 1, now() from workflow
            returning *
          ), queued as (
            insert into workflow.workflow_run_events (org_id, run_id, seq, type, node_id, attempt, payload, event_key, created_at)
@@ -166,7 +171,9 @@ export class RunStore {
           JSON.stringify(queued),
         ],
       );
-      return runRecord(rows[0]!);
+      // The workflow was archived after the start checked it: the share lock made the insert wait for that.
+      if (!rows[0]) throw rpcError(Code.FailedPrecondition, 'WORKFLOW_ARCHIVED', 'the workflow was archived; archived workflows cannot run');
+      return runRecord(rows[0]);
     });
   }
 

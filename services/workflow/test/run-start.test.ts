@@ -1,7 +1,7 @@
 import type { JsonObject } from '@bufbuild/protobuf';
 import { Code } from '@connectrpc/connect';
 import { RunStatus, type Run } from '@foundation/contracts';
-import { expectRpcError, inOrg, invalidFieldOf, orgWithRoles, type OrgWithRoles } from '@foundation/testing';
+import { expectRpcError, inOrg, invalidFieldOf, orgWithRoles, withDatabase, type OrgWithRoles } from '@foundation/testing';
 import type { WorkflowSpecJson } from '@foundation/workflow-dsl';
 import { expect } from 'chai';
 import { v7 as uuidv7 } from 'uuid';
@@ -28,6 +28,20 @@ describe('RunService: starting, retrying and listing runs', () => {
     (await runs().listRuns({ workflowId, status, page: { pageSize: 200 } }, bench.asMember())).runs;
 
   describe('StartRun()', () => {
+    it('refuses a start that raced an archive: the run waits for the archive and is not created', async () => {
+      const workflow = await published(ECHO);
+      await withDatabase(bench.platform, 'superuser', async (db) => {
+        // An archive under way: its transaction holds the workflow's row.
+        await db.query('begin');
+        await db.query("update workflow.workflows set state = 'archived' where id = $1", [workflow.id]);
+        const racing = start(workflow.id, { name: 'late' });
+        await new Promise((resolve) => setTimeout(resolve, 300));
+        await db.query('commit');
+        await expectRpcError(racing, Code.FailedPrecondition, 'WORKFLOW_ARCHIVED');
+      });
+      expect(await listed(workflow.id)).to.deep.equal([]);
+    });
+
     it('refuses inputs of the wrong type, missing or undeclared, naming the input, and creates nothing', async () => {
       const workflow = await published(ECHO);
       const cases: [JsonObject, string][] = [
