@@ -2,23 +2,15 @@ import type pg from 'pg';
 import { Code } from '@connectrpc/connect';
 import { isUniqueViolation, querySql, withTenantSql } from '@foundation/db';
 import { rpcError, type PageWindow } from '@foundation/kit';
-import type { JsonValue } from '@foundation/workflow-dsl';
 import { v7 as uuidv7 } from 'uuid';
 import { boundedPayload, readRunEvents, type RunEventRecord } from './run-event-log.js';
 import { finishRun, isFinished, lockRun, readRun, runRecord, type RunError, type RunRecord, type RunStatus, type RunTrigger } from './run-record.js';
 
-/** A run about to be queued. */
-export interface NewRun {
-  workflowId: string;
-  workflowVersion: number;
-  inputs: { [key: string]: JsonValue };
-  trigger: RunTrigger;
-  triggerNodeId: string;
-  triggerOutput: JsonValue;
-  idempotencyKey: string;
-  startedBy: string;
-  retryOf: string;
-}
+/** A run about to be queued: what its starter decides; the rest of a RunRecord the store and workers fill in. */
+export type NewRun = Pick<
+  RunRecord,
+  'workflowId' | 'workflowVersion' | 'inputs' | 'trigger' | 'triggerNodeId' | 'triggerOutput' | 'idempotencyKey' | 'startedBy' | 'retryOf'
+>;
 
 export interface RunFilter {
   workflowId?: string;
