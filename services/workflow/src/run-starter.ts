@@ -45,7 +45,7 @@ export class RunStarter {
     const compiled = this.compiled.compile(workflow.id, version.version, version.spec);
     const triggerNodeId = request.triggerNodeId ?? entryTrigger(compiled, request.trigger, version.version);
     if (!compiled.isTrigger(triggerNodeId)) {
-      throw rpcError(Code.FailedPrecondition, 'NOT_FOUND', `version ${version.version} has no trigger node "${triggerNodeId}"`);
+      throw rpcError(Code.NotFound, 'NOT_FOUND', `version ${version.version} has no trigger node "${triggerNodeId}"`);
     }
     const { inputs, problems } = resolveRunInputs(compiled, request.inputs ?? {});
     assertValid([...specViolations('', problems), ...unstorableViolations(inputs, request.triggerOutput)]);
