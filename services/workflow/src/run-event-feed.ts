@@ -10,7 +10,7 @@ const CHANNEL_PREFIX = 'foundation:workflow:run-events:';
  * per watched run, subscribed while at least one watcher listens.
  */
 export class RunEventFeed {
-  readonly #listeners = new Map<string, Set<() => void>>();
+  readonly #listeners = new Map<string, Set<() => void> & { ready: Promise<void> }>();
   readonly #subscriber: Redis;
 
   constructor(
@@ -36,22 +36,31 @@ export class RunEventFeed {
     });
   }
 
-  /** Calls `listener` whenever `runId` has new events, until the returned function is called. */
-  subscribe(runId: string, listener: () => void): () => void {
-    let listeners = this.#listeners.get(runId);
-    if (!listeners) {
-      listeners = new Set();
-      this.#listeners.set(runId, listeners);
-      this.#subscriber.subscribe(CHANNEL_PREFIX + runId).catch(() => undefined);
+  /**
+   * Calls `listener` whenever `runId` has new events, until `unsubscribe` is called. `ready` resolves once
+   * Redis confirmed the subscription (or could not: watchers then poll), so a reader that reads after it
+   * misses no notification of what it did not read.
+   */
+  subscribe(runId: string, listener: () => void): { ready: Promise<void>; unsubscribe: () => void } {
+    let entry = this.#listeners.get(runId);
+    if (!entry) {
+      const ready = this.#subscriber.subscribe(CHANNEL_PREFIX + runId).then(
+        () => undefined,
+        () => undefined,
+      );
+      entry = Object.assign(new Set<() => void>(), { ready });
+      this.#listeners.set(runId, entry);
     }
+    const listeners = entry;
     listeners.add(listener);
-    return () => {
+    const unsubscribe = () => {
       listeners.delete(listener);
       if (listeners.size === 0 && this.#listeners.get(runId) === listeners) {
         this.#listeners.delete(runId);
         this.#subscriber.unsubscribe(CHANNEL_PREFIX + runId).catch(() => undefined);
       }
     };
+    return { ready: listeners.ready, unsubscribe };
   }
 
   close(): void {

@@ -93,8 +93,9 @@ export class RunServiceImpl implements ServiceImpl<typeof RunService> {
     let after = Number(req.afterSeq);
     let endedBefore = false;
     const wakeup = new Wakeup();
-    const unsubscribe = this.feed.subscribe(req.runId, () => wakeup.wake());
+    const { ready, unsubscribe } = this.feed.subscribe(req.runId, () => wakeup.wake());
     try {
+      await ready;
       while (!ctx.signal.aborted) {
         const events = await this.runs.events(tenant.orgId, req.runId, after, WATCH_BATCH);
         for (const event of events) {

@@ -43,7 +43,7 @@ class ScriptedRun {
   readonly feed = {
     subscribe: (_runId: string, listener: () => void) => {
       this.#listeners.add(listener);
-      return () => this.#listeners.delete(listener);
+      return { ready: Promise.resolve(), unsubscribe: () => this.#listeners.delete(listener) };
     },
   };
 
