@@ -7,10 +7,11 @@ import { runMigrate, runRotateMasterKey, runStart } from './commands.js';
 const USAGE = `foundation — run the Foundation platform
 
 Usage:
-  foundation start [--target=all|auth|org|secrets[,…]]   run services (default: all, with embedded PostgreSQL and Redis)
-  foundation migrate                                     apply database migrations as the schema owner (DATABASE_URL)
-  foundation secrets rotate-master-key                   new master key; re-wrap every org's secret data key
-  foundation <command> --help                            help for one command
+  foundation start [--target=all|<targets>]   run services (default: all, with embedded PostgreSQL and Redis);
+                                             targets: auth, org, secrets, workflow, worker, comma-separated
+  foundation migrate                          apply database migrations as the schema owner (DATABASE_URL)
+  foundation secrets rotate-master-key        new master key; re-wrap every org's secret data key
+  foundation <command> --help                 help for one command
 
 Configuration is read from FOUNDATION_* environment variables; see the README's configuration table.`;
 
@@ -31,16 +32,17 @@ interface Command {
 
 const COMMANDS: Record<string, Command> = {
   start: {
-    usage: `foundation start [--target=all|auth|org|secrets[,…]]
+    usage: `foundation start [--target=all|auth|org|secrets|workflow|worker[,…]]
 
 Runs the given services in this process on FOUNDATION_HOST:FOUNDATION_PORT (gRPC, gRPC-Web and Connect on
 one port). Without DATABASE_URL / FOUNDATION_DATABASE_APP_URL it starts an embedded PostgreSQL, and without
 FOUNDATION_REDIS_URL a redis-server from PATH, both keeping data under FOUNDATION_DATA_DIR (.foundation).
 Pending migrations are applied first (FOUNDATION_MIGRATE_ON_START=false to skip). Ctrl-C stops cleanly.
 
-  --target  all (default) or a comma-separated list of: auth, org, secrets. Services not run here are
-            reached at FOUNDATION_AUTH_URL / FOUNDATION_ORG_URL / FOUNDATION_SECRETS_URL. The secrets
-            service needs FOUNDATION_MASTER_KEY_FILE or FOUNDATION_MASTER_KEY with your own database.`,
+  --target  all (default) or a comma-separated list of: auth, org, secrets, workflow, worker (the
+            workflow worker). Services not run here are reached at FOUNDATION_AUTH_URL / FOUNDATION_ORG_URL /
+            FOUNDATION_SECRETS_URL / FOUNDATION_WORKFLOW_URL. The secrets service needs
+            FOUNDATION_MASTER_KEY_FILE or FOUNDATION_MASTER_KEY with your own database.`,
     run: runStart,
   },
   migrate: {
