@@ -96,13 +96,20 @@ export class RunLeases {
       const leaseExpiresAt = new Date(now + this.policy.leaseMs);
       const attempt = run.attempt + 1;
       const deadline = run.deadline ?? new Date(now + this.runTimeoutMs(run, spec));
-      await tx.query(
-        `update workflow.workflow_runs set status = 'running', attempt = $1, worker_id = $2, lease_token = $3, lease_expires_at = $4,
-           started_at = coalesce(started_at, now()), deadline = $5 where id = $6`,
-        [attempt, workerId, leaseToken, leaseExpiresAt, deadline, runId],
+      // One statement: the lease and `run.started` (its key holds the claim's number, new under the lock).
+      const claimed = await tx.query(
+        `with claimed as (
+           update workflow.workflow_runs set status = 'running', attempt = $1, worker_id = $2, lease_token = $3, lease_expires_at = $4,
+             started_at = coalesce(started_at, now()), deadline = $5, last_seq = last_seq + 1
+           where id = $6 returning org_id, id, last_seq
+         ), started as (
+           insert into workflow.workflow_run_events (org_id, run_id, seq, type, node_id, attempt, payload, event_key, created_at)
+           select org_id, id, last_seq, 'run.started', '', 0, $7::jsonb, $8, now() from claimed
+         )
+         select last_seq from claimed`,
+        [attempt, workerId, leaseToken, leaseExpiresAt, deadline, runId, JSON.stringify({ attempt, resumed: attempt > 1 }), `run.started:${attempt}`],
       );
-      const started: NewRunEvent = { key: `run.started:${attempt}`, type: 'run.started', payload: { attempt, resumed: attempt > 1 } };
-      const lastSeq = await appendRunEvents(tx, orgId, runId, run.lastSeq, [started], this.policy.payloadMaxBytes);
+      const lastSeq = Number(claimed[0]!['last_seq']);
       // A first claim has nothing to resume from.
       const resumed = attempt > 1;
       const checkpointRows = resumed

@@ -2,7 +2,7 @@ import { Code } from '@connectrpc/connect';
 import { rpcError } from '@foundation/kit';
 import type { JsonValue } from '@foundation/workflow-dsl';
 import type { SqlTransaction } from '@foundation/db';
-import { appendRunEvents } from './run-event-log.js';
+import { boundedPayload } from './run-event-log.js';
 import { dateOf, optionalDateOf } from './sql-values.js';
 
 export type RunStatus = 'queued' | 'running' | 'succeeded' | 'failed' | 'cancelled';
@@ -70,13 +70,23 @@ export async function readRun(tx: SqlTransaction, runId: string): Promise<RunRec
  */
 export async function finishRun(tx: SqlTransaction, run: RunRecord, outcome: RunOutcome, payloadMaxBytes: number): Promise<number> {
   const error = outcome.error;
-  await tx.query(
-    `update workflow.workflow_runs set status = $1, error_reason = $2, error_message = $3, error_node_id = $4, ended_at = now(),
-       lease_token = null, lease_expires_at = null where id = $5`,
-    [outcome.status, error?.reason ?? null, error?.message ?? null, error?.nodeId || null, run.id],
-  );
   const payload = error ? { reason: error.reason, message: error.message, ...(error.nodeId && { nodeId: error.nodeId }) } : {};
-  return appendRunEvents(tx, run.orgId, run.id, run.lastSeq, [{ key: `run.${outcome.status}`, type: `run.${outcome.status}`, payload }], payloadMaxBytes);
+  const type = `run.${outcome.status}`;
+  // One statement: the run ends and its terminal event takes the next seq. A run ends once (callers hold
+  // it locked and check it has not), so the event's key cannot exist yet.
+  const rows = await tx.query(
+    `with ended as (
+       update workflow.workflow_runs set status = $1, error_reason = $2, error_message = $3, error_node_id = $4, ended_at = now(),
+         lease_token = null, lease_expires_at = null, last_seq = last_seq + 1
+       where id = $5 returning org_id, id, last_seq
+     ), terminal as (
+       insert into workflow.workflow_run_events (org_id, run_id, seq, type, node_id, attempt, payload, event_key, created_at)
+       select org_id, id, last_seq, $6, '', 0, $7::jsonb, $6, now() from ended
+     )
+     select last_seq from ended`,
+    [outcome.status, error?.reason ?? null, error?.message ?? null, error?.nodeId || null, run.id, type, JSON.stringify(boundedPayload(payload, payloadMaxBytes))],
+  );
+  return Number(rows[0]!['last_seq']);
 }
 
 export function runRecord(row: Record<string, unknown>): RunRecord {

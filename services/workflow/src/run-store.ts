@@ -4,7 +4,7 @@ import { isUniqueViolation, querySql, withTenantSql } from '@foundation/db';
 import { rpcError, type PageWindow } from '@foundation/kit';
 import { v7 as uuidv7 } from 'uuid';
 import { boundedPayload, readRunEvents, type RunEventRecord } from './run-event-log.js';
-import { finishRun, isFinished, lockRun, readRun, runRecord, type RunError, type RunRecord, type RunStatus, type RunTrigger } from './run-record.js';
+import { finishRun, isFinished, lockRun, readRun, runRecord, type RunError, type RunRecord, type RunStatus } from './run-record.js';
 
 /** A run about to be queued: what its starter decides; the rest of a RunRecord the store and workers fill in. */
 export type NewRun = Pick<
