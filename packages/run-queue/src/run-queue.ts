@@ -1,5 +1,6 @@
 import { Queue, type JobState } from 'bullmq';
-import { Redis } from 'ioredis';
+import type { Redis } from 'ioredis';
+import { commandConnection } from './redis-connections.js';
 import { RUN_QUEUE_NAME, RUN_QUEUE_PREFIX, type RunJobData } from './run-queue-protocol.js';
 
 export type RunJobState = JobState | 'unknown';
@@ -21,9 +22,7 @@ export class RunQueue {
   readonly #queue: Queue<RunJobData>;
 
   constructor(redisUrl: string) {
-    this.#redis = new Redis(redisUrl, { maxRetriesPerRequest: 1, enableOfflineQueue: false, lazyConnect: true });
-    // Failures surface through the calls that hit them; the emitter must not crash the process meanwhile.
-    this.#redis.on('error', () => undefined);
+    this.#redis = commandConnection(redisUrl);
     this.#queue = new Queue<RunJobData>(RUN_QUEUE_NAME, { connection: this.#redis, prefix: RUN_QUEUE_PREFIX });
     this.#queue.on('error', () => undefined);
   }

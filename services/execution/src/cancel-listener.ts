@@ -1,5 +1,5 @@
-import { RUN_CANCEL_CHANNEL } from '@foundation/run-queue';
-import { Redis } from 'ioredis';
+import { blockingConnection, RUN_CANCEL_CHANNEL } from '@foundation/run-queue';
+import type { Redis } from 'ioredis';
 
 /**
  * Hears cancellations the workflow service announces and interrupts the runs this worker executes. The
@@ -10,8 +10,7 @@ export class CancelListener {
   readonly #subscriber: Redis;
 
   constructor(redisUrl: string) {
-    this.#subscriber = new Redis(redisUrl, { lazyConnect: true, maxRetriesPerRequest: null });
-    this.#subscriber.on('error', () => undefined);
+    this.#subscriber = blockingConnection(redisUrl);
     this.#subscriber.on('message', (_channel: string, runId: string) => this.#runs.get(runId)?.());
   }
 

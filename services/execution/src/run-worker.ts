@@ -1,12 +1,11 @@
 import { hostname } from 'node:os';
 import { randomBytes } from 'node:crypto';
-import type { Client } from '@connectrpc/connect';
-import { ClaimOutcome, type RunProgressService } from '@foundation/contracts';
+import { ClaimOutcome } from '@foundation/contracts';
 import type { Logger } from '@foundation/kit';
-import { RUN_QUEUE_NAME, RUN_QUEUE_PREFIX, type RunJobData } from '@foundation/run-queue';
+import { blockingConnection, RUN_QUEUE_NAME, RUN_QUEUE_PREFIX, type RunJobData } from '@foundation/run-queue';
 import type { CompiledWorkflowCache } from '@foundation/workflow-dsl';
 import { DelayedError, Worker, type Job } from 'bullmq';
-import { Redis } from 'ioredis';
+import type { Redis } from 'ioredis';
 import { claimedRun } from './claimed-run.js';
 import { RunExecution, type RunExecutionDeps } from './run-execution.js';
 
@@ -39,11 +38,10 @@ export class RunWorker {
 
   constructor(
     options: RunWorkerOptions,
-    private readonly deps: RunExecutionDeps & { progress: Client<typeof RunProgressService>; compiled: CompiledWorkflowCache },
+    private readonly deps: RunExecutionDeps & { compiled: CompiledWorkflowCache },
     private readonly log: Logger,
   ) {
-    this.#redis = new Redis(options.redisUrl, { maxRetriesPerRequest: null, lazyConnect: true });
-    this.#redis.on('error', () => undefined);
+    this.#redis = blockingConnection(options.redisUrl);
     this.#worker = new Worker<RunJobData>(RUN_QUEUE_NAME, (job, token) => this.process(job, token), {
       connection: this.#redis,
       prefix: RUN_QUEUE_PREFIX,

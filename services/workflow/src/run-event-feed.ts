@@ -1,5 +1,6 @@
 import type { Logger } from '@foundation/kit';
-import { Redis } from 'ioredis';
+import { blockingConnection } from '@foundation/run-queue';
+import type { Redis } from 'ioredis';
 
 const CHANNEL_PREFIX = 'foundation:workflow:run-events:';
 
@@ -18,8 +19,7 @@ export class RunEventFeed {
     redisUrl: string,
     private readonly log: Logger,
   ) {
-    this.#subscriber = new Redis(redisUrl, { lazyConnect: true, maxRetriesPerRequest: null });
-    this.#subscriber.on('error', () => undefined);
+    this.#subscriber = blockingConnection(redisUrl);
     this.#subscriber.on('message', (channel: string) => {
       for (const listener of this.#listeners.get(channel.slice(CHANNEL_PREFIX.length)) ?? []) listener();
     });

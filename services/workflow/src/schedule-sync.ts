@@ -1,9 +1,9 @@
 import { Code, ConnectError } from '@connectrpc/connect';
 import type { Logger } from '@foundation/kit';
-import { RUN_QUEUE_PREFIX } from '@foundation/run-queue';
+import { blockingConnection, commandConnection, RUN_QUEUE_PREFIX } from '@foundation/run-queue';
 import { compileWorkflow, type WorkflowSpecJson } from '@foundation/workflow-dsl';
 import { Queue, Worker, type Job } from 'bullmq';
-import { Redis } from 'ioredis';
+import type { Redis } from 'ioredis';
 import type { RunStarter } from './run-starter.js';
 
 const SCHEDULE_QUEUE = 'workflow-schedules';
@@ -31,10 +31,8 @@ export class ScheduleSync {
     redisUrl: string,
     private readonly log: Logger,
   ) {
-    this.#queueRedis = new Redis(redisUrl, { maxRetriesPerRequest: 1, enableOfflineQueue: false, lazyConnect: true });
-    this.#queueRedis.on('error', () => undefined);
-    this.#workerRedis = new Redis(redisUrl, { maxRetriesPerRequest: null, lazyConnect: true });
-    this.#workerRedis.on('error', () => undefined);
+    this.#queueRedis = commandConnection(redisUrl);
+    this.#workerRedis = blockingConnection(redisUrl);
     this.#queue = new Queue<ScheduleJobData>(SCHEDULE_QUEUE, { connection: this.#queueRedis, prefix: RUN_QUEUE_PREFIX });
     this.#queue.on('error', () => undefined);
   }
