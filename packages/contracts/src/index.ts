@@ -13,3 +13,7 @@ export * from './gen/foundation/workflow/v1/spec_pb.js';
 export * from './gen/foundation/workflow/v1/workflow_pb.js';
 export * from './gen/foundation/workflow/v1/run_pb.js';
 export * from './gen/foundation/workflow/v1/run_progress_pb.js';
+export * from './gen/foundation/agent/v1/events_pb.js';
+export * from './gen/foundation/agent/v1/executor_pb.js';
+export * from './gen/foundation/agent/v1/brain_pb.js';
+export * from './gen/foundation/session/v1/session_pb.js';

@@ -78,7 +78,8 @@ export function createAuthnInterceptor(options: AuthnInterceptorOptions): Interc
 
   return (next) => async (req) => {
     const access = methodAccess(req.method);
-    if (access === Access.PUBLIC) return next(req);
+    // A node's credential is the brain's to verify: only its executor registry knows it.
+    if (access === Access.PUBLIC || access === Access.NODE) return next(req);
     if (access === Access.INTERNAL) {
       req.contextValues.set(serviceCallerKey, await identifyService(req));
       return next(req);

@@ -15,7 +15,7 @@ import { file_google_protobuf_descriptor } from "@bufbuild/protobuf/wkt";
  * Describes the file foundation/common/v1/access.proto.
  */
 export const file_foundation_common_v1_access: GenFile = /*@__PURE__*/
-  fileDesc("CiFmb3VuZGF0aW9uL2NvbW1vbi92MS9hY2Nlc3MucHJvdG8SFGZvdW5kYXRpb24uY29tbW9uLnYxKnUKBkFjY2VzcxIWChJBQ0NFU1NfVU5TUEVDSUZJRUQQABIRCg1BQ0NFU1NfUFVCTElDEAESGAoUQUNDRVNTX0FVVEhFTlRJQ0FURUQQAhIRCg1BQ0NFU1NfVEVOQU5UEAMSEwoPQUNDRVNTX0lOVEVSTkFMEAQ6VgoGYWNjZXNzEh4uZ29vZ2xlLnByb3RvYnVmLk1ldGhvZE9wdGlvbnMYuY4DIAEoDjIcLmZvdW5kYXRpb24uY29tbW9uLnYxLkFjY2Vzc1IGYWNjZXNzOksKEGludGVybmFsX2NhbGxlcnMSHi5nb29nbGUucHJvdG9idWYuTWV0aG9kT3B0aW9ucxi6jgMgAygJUg9pbnRlcm5hbENhbGxlcnNiBnByb3RvMw", [file_google_protobuf_descriptor]);
+  fileDesc("CiFmb3VuZGF0aW9uL2NvbW1vbi92MS9hY2Nlc3MucHJvdG8SFGZvdW5kYXRpb24uY29tbW9uLnYxKoYBCgZBY2Nlc3MSFgoSQUNDRVNTX1VOU1BFQ0lGSUVEEAASEQoNQUNDRVNTX1BVQkxJQxABEhgKFEFDQ0VTU19BVVRIRU5USUNBVEVEEAISEQoNQUNDRVNTX1RFTkFOVBADEhMKD0FDQ0VTU19JTlRFUk5BTBAEEg8KC0FDQ0VTU19OT0RFEAU6VgoGYWNjZXNzEh4uZ29vZ2xlLnByb3RvYnVmLk1ldGhvZE9wdGlvbnMYuY4DIAEoDjIcLmZvdW5kYXRpb24uY29tbW9uLnYxLkFjY2Vzc1IGYWNjZXNzOksKEGludGVybmFsX2NhbGxlcnMSHi5nb29nbGUucHJvdG9idWYuTWV0aG9kT3B0aW9ucxi6jgMgAygJUg9pbnRlcm5hbENhbGxlcnNiBnByb3RvMw", [file_google_protobuf_descriptor]);
 
 /**
  * The caller an RPC requires.
@@ -61,6 +61,15 @@ export enum Access {
    * @generated from enum value: ACCESS_INTERNAL = 4;
    */
   INTERNAL = 4,
+
+  /**
+   * Only for paired node-agents: `Authorization: Bearer <node credential>` (prefix `fnd_node_`), which
+   * the brain verifies against its executor registry. User, API and service tokens are refused with
+   * UNAUTHENTICATED; a revoked node gets UNAUTHENTICATED (NODE_REVOKED).
+   *
+   * @generated from enum value: ACCESS_NODE = 5;
+   */
+  NODE = 5,
 }
 
 /**

@@ -14,7 +14,7 @@ import type { JsonObject, Message } from "@bufbuild/protobuf";
  * Describes the file foundation/meta/v1/meta.proto.
  */
 export const file_foundation_meta_v1_meta: GenFile = /*@__PURE__*/
-  fileDesc("Ch1mb3VuZGF0aW9uL21ldGEvdjEvbWV0YS5wcm90bxISZm91bmRhdGlvbi5tZXRhLnYxIhMKEUdldFZlcnNpb25SZXF1ZXN0IksKEkdldFZlcnNpb25SZXNwb25zZRIPCgd2ZXJzaW9uGAEgASgJEhMKC2FwaV92ZXJzaW9uGAIgASgJEg8KB3J1bnRpbWUYAyABKAkiHgoLRWNob1JlcXVlc3QSDwoHbWVzc2FnZRgBIAEoCSIfCgxFY2hvUmVzcG9uc2USDwoHbWVzc2FnZRgBIAEoCSIXChVMaXN0Q29ubmVjdG9yc1JlcXVlc3QiSwoWTGlzdENvbm5lY3RvcnNSZXNwb25zZRIxCgpjb25uZWN0b3JzGAEgAygLMh0uZm91bmRhdGlvbi5tZXRhLnYxLkNvbm5lY3RvciLGAQoJQ29ubmVjdG9yEgoKAmlkGAEgASgJEg8KB3ZlcnNpb24YAiABKAkSFAoMZGlzcGxheV9uYW1lGAMgASgJEhMKC2Rlc2NyaXB0aW9uGAQgASgJEjsKCmNyZWRlbnRpYWwYBSABKAsyJy5mb3VuZGF0aW9uLm1ldGEudjEuQ29ubmVjdG9yQ3JlZGVudGlhbBI0CgdhY3Rpb25zGAYgAygLMiMuZm91bmRhdGlvbi5tZXRhLnYxLkNvbm5lY3RvckFjdGlvbiJKChNDb25uZWN0b3JDcmVkZW50aWFsEgwKBGtpbmQYASABKAkSEwoLZGVzY3JpcHRpb24YAiABKAkSEAoIb3B0aW9uYWwYAyABKAgingEKD0Nvbm5lY3RvckFjdGlvbhILCgNyZWYYASABKAkSCgoCaWQYAiABKAkSEwoLZGVzY3JpcHRpb24YAyABKAkSLQoMaW5wdXRfc2NoZW1hGAQgASgLMhcuZ29vZ2xlLnByb3RvYnVmLlN0cnVjdBIuCg1vdXRwdXRfc2NoZW1hGAUgASgLMhcuZ29vZ2xlLnByb3RvYnVmLlN0cnVjdDKwAgoLTWV0YVNlcnZpY2USYQoKR2V0VmVyc2lvbhIlLmZvdW5kYXRpb24ubWV0YS52MS5HZXRWZXJzaW9uUmVxdWVzdBomLmZvdW5kYXRpb24ubWV0YS52MS5HZXRWZXJzaW9uUmVzcG9uc2UiBMjzGAESTwoERWNobxIfLmZvdW5kYXRpb24ubWV0YS52MS5FY2hvUmVxdWVzdBogLmZvdW5kYXRpb24ubWV0YS52MS5FY2hvUmVzcG9uc2UiBMjzGAESbQoOTGlzdENvbm5lY3RvcnMSKS5mb3VuZGF0aW9uLm1ldGEudjEuTGlzdENvbm5lY3RvcnNSZXF1ZXN0GiouZm91bmRhdGlvbi5tZXRhLnYxLkxpc3RDb25uZWN0b3JzUmVzcG9uc2UiBMjzGAFiBnByb3RvMw", [file_foundation_common_v1_access, file_google_protobuf_struct]);
+  fileDesc("Ch1mb3VuZGF0aW9uL21ldGEvdjEvbWV0YS5wcm90bxISZm91bmRhdGlvbi5tZXRhLnYxIhMKEUdldFZlcnNpb25SZXF1ZXN0IksKEkdldFZlcnNpb25SZXNwb25zZRIPCgd2ZXJzaW9uGAEgASgJEhMKC2FwaV92ZXJzaW9uGAIgASgJEg8KB3J1bnRpbWUYAyABKAkiHgoLRWNob1JlcXVlc3QSDwoHbWVzc2FnZRgBIAEoCSIfCgxFY2hvUmVzcG9uc2USDwoHbWVzc2FnZRgBIAEoCSIXChVMaXN0Q29ubmVjdG9yc1JlcXVlc3QiSwoWTGlzdENvbm5lY3RvcnNSZXNwb25zZRIxCgpjb25uZWN0b3JzGAEgAygLMh0uZm91bmRhdGlvbi5tZXRhLnYxLkNvbm5lY3RvciLGAQoJQ29ubmVjdG9yEgoKAmlkGAEgASgJEg8KB3ZlcnNpb24YAiABKAkSFAoMZGlzcGxheV9uYW1lGAMgASgJEhMKC2Rlc2NyaXB0aW9uGAQgASgJEjsKCmNyZWRlbnRpYWwYBSABKAsyJy5mb3VuZGF0aW9uLm1ldGEudjEuQ29ubmVjdG9yQ3JlZGVudGlhbBI0CgdhY3Rpb25zGAYgAygLMiMuZm91bmRhdGlvbi5tZXRhLnYxLkNvbm5lY3RvckFjdGlvbiJKChNDb25uZWN0b3JDcmVkZW50aWFsEgwKBGtpbmQYASABKAkSEwoLZGVzY3JpcHRpb24YAiABKAkSEAoIb3B0aW9uYWwYAyABKAgingEKD0Nvbm5lY3RvckFjdGlvbhILCgNyZWYYASABKAkSCgoCaWQYAiABKAkSEwoLZGVzY3JpcHRpb24YAyABKAkSLQoMaW5wdXRfc2NoZW1hGAQgASgLMhcuZ29vZ2xlLnByb3RvYnVmLlN0cnVjdBIuCg1vdXRwdXRfc2NoZW1hGAUgASgLMhcuZ29vZ2xlLnByb3RvYnVmLlN0cnVjdCIUChJMaXN0RW5naW5lc1JlcXVlc3QiQgoTTGlzdEVuZ2luZXNSZXNwb25zZRIrCgdlbmdpbmVzGAEgAygLMhouZm91bmRhdGlvbi5tZXRhLnYxLkVuZ2luZSJTCgZFbmdpbmUSCgoCaWQYASABKAkSFAoMZGlzcGxheV9uYW1lGAIgASgJEhIKCmV4ZWN1dGFibGUYAyABKAkSEwoLZGVzY3JpcHRpb24YBCABKAkylgMKC01ldGFTZXJ2aWNlEmEKCkdldFZlcnNpb24SJS5mb3VuZGF0aW9uLm1ldGEudjEuR2V0VmVyc2lvblJlcXVlc3QaJi5mb3VuZGF0aW9uLm1ldGEudjEuR2V0VmVyc2lvblJlc3BvbnNlIgTI8xgBEk8KBEVjaG8SHy5mb3VuZGF0aW9uLm1ldGEudjEuRWNob1JlcXVlc3QaIC5mb3VuZGF0aW9uLm1ldGEudjEuRWNob1Jlc3BvbnNlIgTI8xgBEm0KDkxpc3RDb25uZWN0b3JzEikuZm91bmRhdGlvbi5tZXRhLnYxLkxpc3RDb25uZWN0b3JzUmVxdWVzdBoqLmZvdW5kYXRpb24ubWV0YS52MS5MaXN0Q29ubmVjdG9yc1Jlc3BvbnNlIgTI8xgBEmQKC0xpc3RFbmdpbmVzEiYuZm91bmRhdGlvbi5tZXRhLnYxLkxpc3RFbmdpbmVzUmVxdWVzdBonLmZvdW5kYXRpb24ubWV0YS52MS5MaXN0RW5naW5lc1Jlc3BvbnNlIgTI8xgBYgZwcm90bzM", [file_foundation_common_v1_access, file_google_protobuf_struct]);
 
 /**
  * @generated from message foundation.meta.v1.GetVersionRequest
@@ -253,6 +253,76 @@ export const ConnectorActionSchema: GenMessage<ConnectorAction> = /*@__PURE__*/
   messageDesc(file_foundation_meta_v1_meta, 8);
 
 /**
+ * @generated from message foundation.meta.v1.ListEnginesRequest
+ */
+export type ListEnginesRequest = Message<"foundation.meta.v1.ListEnginesRequest"> & {
+};
+
+/**
+ * Describes the message foundation.meta.v1.ListEnginesRequest.
+ * Use `create(ListEnginesRequestSchema)` to create a new message.
+ */
+export const ListEnginesRequestSchema: GenMessage<ListEnginesRequest> = /*@__PURE__*/
+  messageDesc(file_foundation_meta_v1_meta, 9);
+
+/**
+ * @generated from message foundation.meta.v1.ListEnginesResponse
+ */
+export type ListEnginesResponse = Message<"foundation.meta.v1.ListEnginesResponse"> & {
+  /**
+   * @generated from field: repeated foundation.meta.v1.Engine engines = 1;
+   */
+  engines: Engine[];
+};
+
+/**
+ * Describes the message foundation.meta.v1.ListEnginesResponse.
+ * Use `create(ListEnginesResponseSchema)` to create a new message.
+ */
+export const ListEnginesResponseSchema: GenMessage<ListEnginesResponse> = /*@__PURE__*/
+  messageDesc(file_foundation_meta_v1_meta, 10);
+
+/**
+ * A coding-agent CLI the node-agent can drive.
+ *
+ * @generated from message foundation.meta.v1.Engine
+ */
+export type Engine = Message<"foundation.meta.v1.Engine"> & {
+  /**
+   * "gateway.codex.v2", "gateway.claude.v2" or "gateway.opencode.v2".
+   *
+   * @generated from field: string id = 1;
+   */
+  id: string;
+
+  /**
+   * For example "Codex".
+   *
+   * @generated from field: string display_name = 2;
+   */
+  displayName: string;
+
+  /**
+   * The executable the node-agent looks for on its PATH, for example "codex".
+   *
+   * @generated from field: string executable = 3;
+   */
+  executable: string;
+
+  /**
+   * @generated from field: string description = 4;
+   */
+  description: string;
+};
+
+/**
+ * Describes the message foundation.meta.v1.Engine.
+ * Use `create(EngineSchema)` to create a new message.
+ */
+export const EngineSchema: GenMessage<Engine> = /*@__PURE__*/
+  messageDesc(file_foundation_meta_v1_meta, 11);
+
+/**
  * Version and catalogs; public, served by every target (also as `GET /v1/meta/...`).
  *
  * @generated from service foundation.meta.v1.MetaService
@@ -290,6 +360,17 @@ export const MetaService: GenService<{
     methodKind: "unary";
     input: typeof ListConnectorsRequestSchema;
     output: typeof ListConnectorsResponseSchema;
+  },
+  /**
+   * The coding-agent engines sessions and `agent.run` nodes may use (also `GET /v1/agent/engines`).
+   * Which nodes offer one is ExecutorService's answer.
+   *
+   * @generated from rpc foundation.meta.v1.MetaService.ListEngines
+   */
+  listEngines: {
+    methodKind: "unary";
+    input: typeof ListEnginesRequestSchema;
+    output: typeof ListEnginesResponseSchema;
   },
 }> = /*@__PURE__*/
   serviceDesc(file_foundation_meta_v1_meta, 0);
