@@ -15,9 +15,7 @@ export type NodeType = (typeof NODE_TYPES)[number];
 export type TriggerType = Extract<NodeType, `trigger.${string}`>;
 
 /** The only engines an `agent.run` node may name (node-agents offer nothing else). */
-export const AGENT_ENGINES = ['gateway.codex.v2', 'gateway.claude.v2', 'gateway.opencode.v2'] as const;
-
-export type AgentEngine = (typeof AGENT_ENGINES)[number];
+export { ENGINE_IDS as AGENT_ENGINES, type EngineId as AgentEngine } from '@foundation/agent-engines';
 
 export function isNodeType(value: unknown): value is NodeType {
   return (NODE_TYPES as readonly unknown[]).includes(value);

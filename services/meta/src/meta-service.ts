@@ -1,5 +1,6 @@
 import { create, type JsonObject } from '@bufbuild/protobuf';
 import type { ServiceImpl } from '@connectrpc/connect';
+import { ENGINE_CATALOG } from '@foundation/agent-engines';
 import { ConnectorSchema, type Connector, type EchoRequest, type MetaService } from '@foundation/contracts';
 import type { ConnectorDescription } from '@foundation/connectors';
 import { invalidFields } from '@foundation/kit';
@@ -34,6 +35,10 @@ export class MetaServiceImpl implements ServiceImpl<typeof MetaService> {
 
   listConnectors() {
     return { connectors: this.connectors };
+  }
+
+  listEngines() {
+    return { engines: ENGINE_CATALOG.map((engine) => ({ ...engine })) };
   }
 }
 

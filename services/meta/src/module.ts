@@ -1,5 +1,5 @@
 import { create, toJson } from '@bufbuild/protobuf';
-import { ListConnectorsResponseSchema, MetaService } from '@foundation/contracts';
+import { ListConnectorsResponseSchema, ListEnginesResponseSchema, MetaService } from '@foundation/contracts';
 import { describeCatalog, type ConnectorCatalog } from '@foundation/connectors';
 import type { ServiceModule } from '@foundation/kit';
 import { MetaServiceImpl, type PlatformVersion } from './meta-service.js';
@@ -21,6 +21,9 @@ export function createMetaModule(platform: PlatformVersion, catalog: ConnectorCa
       app.get('/v1/meta/connectors', (_req, res) => {
         // The same JSON as the RPC over the Connect protocol.
         res.json(toJson(ListConnectorsResponseSchema, create(ListConnectorsResponseSchema, impl.listConnectors())));
+      });
+      app.get('/v1/agent/engines', (_req, res) => {
+        res.json(toJson(ListEnginesResponseSchema, create(ListEnginesResponseSchema, impl.listEngines())));
       });
     },
   };

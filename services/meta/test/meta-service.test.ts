@@ -33,6 +33,31 @@ describe('MetaService', () => {
     });
   });
 
+  describe('ListEngines()', () => {
+    it('lists exactly the three coding-agent engines with their executables', async () => {
+      const { engines } = await platform.grpc.meta.listEngines({});
+      expect(engines.map((e) => [e.id, e.executable])).to.deep.equal([
+        ['gateway.codex.v2', 'codex'],
+        ['gateway.claude.v2', 'claude'],
+        ['gateway.opencode.v2', 'opencode'],
+      ]);
+      expect(engines.every((e) => e.displayName && e.description)).to.equal(true);
+    });
+
+    it('serves the same list at GET /v1/agent/engines, without a credential', async () => {
+      const response = await fetch(`${platform.baseUrl}/v1/agent/engines`);
+      expect(response.status).to.equal(200);
+      const viaConnect = await (
+        await fetch(`${platform.baseUrl}/foundation.meta.v1.MetaService/ListEngines`, {
+          method: 'POST',
+          headers: { 'content-type': 'application/json' },
+          body: '{}',
+        })
+      ).json();
+      expect(await response.json()).to.deep.equal(viaConnect);
+    });
+  });
+
   describe('Echo()', () => {
     it('returns the message', async () => {
       expect((await platform.connect.meta.echo({ message: 'ping' })).message).to.equal('ping');
