@@ -49,6 +49,8 @@ export const configSchema = z.object({
   FOUNDATION_ORG_URL: url().optional(),
   FOUNDATION_SECRETS_URL: url().optional(),
   FOUNDATION_WORKFLOW_URL: url().optional(),
+  FOUNDATION_SESSION_URL: url().optional(),
+  FOUNDATION_BRAIN_URL: url().optional(),
   FOUNDATION_ACCESS_TOKEN_TTL: durationMs().default(600_000),
   FOUNDATION_REFRESH_TOKEN_TTL: durationMs().default(30 * 86_400_000),
   FOUNDATION_LOGIN_MAX_ATTEMPTS_PER_ACCOUNT: count().default(10),
@@ -74,6 +76,15 @@ export const configSchema = z.object({
   FOUNDATION_ORG_MAX_RUNNING_RUNS: count().default(20),
   /** Times a run may be taken (first claim and recoveries) before it fails as unrecoverable. */
   FOUNDATION_RUN_MAX_CLAIMS: count().default(5),
+  /** How often node-agents send a heartbeat to the brain; a node silent for three intervals is offline. */
+  FOUNDATION_BRAIN_HEARTBEAT_INTERVAL: durationMs().default(10_000),
+  /** How long a node's heartbeat keeps a task its; a task whose lease lapses is reassigned or failed. */
+  FOUNDATION_TASK_LEASE: durationMs().default(60_000),
+  /** How often the brain looks for lapsed task leases (and offers pending tasks again). */
+  FOUNDATION_TASK_SWEEP_INTERVAL: durationMs().default(5_000),
+  /** Wrong pairing codes one client address may send per window before Pair answers RATE_LIMITED. */
+  FOUNDATION_PAIRING_MAX_ATTEMPTS_PER_ADDRESS: count().default(20),
+  FOUNDATION_PAIRING_WINDOW: durationMs().default(900_000),
   /** How often the reconciler looks for runs no worker holds. */
   FOUNDATION_RECONCILE_INTERVAL: durationMs().default(15_000),
   /** Largest run event payload kept whole; larger ones are truncated with a marker. */

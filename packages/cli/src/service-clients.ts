@@ -1,5 +1,5 @@
 import type { Client } from '@connectrpc/connect';
-import { AuthService, OrgService, RunProgressService, SecretsService } from '@foundation/contracts';
+import { AgentRunService, AuthService, OrgService, RunProgressService, SecretsService, SessionTaskSinkService, TaskService } from '@foundation/contracts';
 import { ConfigError, createServiceClient, type ServiceLocation, type ServiceTokenIssuer, type TransportFactory } from '@foundation/kit';
 import type { FoundationConfig } from './config.js';
 import type { Target } from './targets.js';
@@ -9,9 +9,15 @@ export interface ServiceClients {
   org: Client<typeof OrgService>;
   secrets: Client<typeof SecretsService>;
   runProgress: Client<typeof RunProgressService>;
+  /** The brain's task queue, which the session service hands turns to. */
+  tasks: Client<typeof TaskService>;
+  /** Where the brain records what nodes report about their tasks: the session service. */
+  sessionTaskSink: Client<typeof SessionTaskSinkService>;
+  /** The session service's `agent.run` sessions, which the worker runs those nodes through. */
+  agentRuns: Client<typeof AgentRunService>;
 }
 
-type UrlVariable = 'FOUNDATION_AUTH_URL' | 'FOUNDATION_ORG_URL' | 'FOUNDATION_SECRETS_URL' | 'FOUNDATION_WORKFLOW_URL';
+type UrlVariable = 'FOUNDATION_AUTH_URL' | 'FOUNDATION_ORG_URL' | 'FOUNDATION_SECRETS_URL' | 'FOUNDATION_WORKFLOW_URL' | 'FOUNDATION_SESSION_URL' | 'FOUNDATION_BRAIN_URL';
 
 /**
  * Clients of other services for one calling service (`identity`): in-process for services this process
@@ -34,6 +40,9 @@ export function createServiceClients(
   };
   let secrets: Client<typeof SecretsService> | undefined;
   let runProgress: Client<typeof RunProgressService> | undefined;
+  let tasks: Client<typeof TaskService> | undefined;
+  let sessionTaskSink: Client<typeof SessionTaskSinkService> | undefined;
+  let agentRuns: Client<typeof AgentRunService> | undefined;
   return {
     auth: createServiceClient(AuthService, locate('auth', 'FOUNDATION_AUTH_URL'), identity),
     org: createServiceClient(OrgService, locate('org', 'FOUNDATION_ORG_URL'), identity),
@@ -42,6 +51,15 @@ export function createServiceClients(
     },
     get runProgress() {
       return (runProgress ??= createServiceClient(RunProgressService, locate('workflow', 'FOUNDATION_WORKFLOW_URL'), identity));
+    },
+    get tasks() {
+      return (tasks ??= createServiceClient(TaskService, locate('brain', 'FOUNDATION_BRAIN_URL'), identity));
+    },
+    get sessionTaskSink() {
+      return (sessionTaskSink ??= createServiceClient(SessionTaskSinkService, locate('session', 'FOUNDATION_SESSION_URL'), identity));
+    },
+    get agentRuns() {
+      return (agentRuns ??= createServiceClient(AgentRunService, locate('session', 'FOUNDATION_SESSION_URL'), identity));
     },
   };
 }

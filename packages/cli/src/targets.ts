@@ -1,5 +1,6 @@
 import { createAuthModule } from '@foundation/auth';
-import { createBuiltinCatalog } from '@foundation/connectors';
+import { createBrainModule } from '@foundation/brain';
+import { createBuiltinCatalog, type ConnectorLimits } from '@foundation/connectors';
 import { createExecutionModule } from '@foundation/execution';
 import {
   AccessTokenVerifier,
@@ -19,6 +20,7 @@ import {
 import { createMetaModule } from '@foundation/meta';
 import { createOrgModule } from '@foundation/org';
 import { createSecretsModule } from '@foundation/secrets';
+import { createSessionModule } from '@foundation/session';
 import { createWorkflowModule } from '@foundation/workflow';
 import { Redis } from 'ioredis';
 import type { FoundationConfig } from './config.js';
@@ -31,13 +33,15 @@ import { createServiceClients } from './service-clients.js';
  * The services a process can run; `all` is every one of them. The meta service runs in every process.
  * `worker` is the execution service: the workflow worker, which serves no RPC.
  */
-export const TARGETS = ['auth', 'org', 'secrets', 'workflow', 'worker'] as const;
+export const TARGETS = ['auth', 'org', 'secrets', 'workflow', 'session', 'brain', 'worker'] as const;
 export type Target = (typeof TARGETS)[number];
 
 /** How long a worker waits before claiming again a run of an org at its concurrency limit. */
 const CAPACITY_RETRY_MS = 500;
 /** Runs the reconciler looks at per pass. */
 const RECONCILE_BATCH = 200;
+/** How long the session service waits for the brain to take or cancel a task before answering UNAVAILABLE. */
+const BRAIN_CALL_TIMEOUT_MS = 5_000;
 
 /** Parses `--target`; a bad value is a ConfigError, which the CLI reports as a message, not a stack trace. */
 export function parseTargets(text: string): Set<Target> {
@@ -79,6 +83,17 @@ export async function buildTargets(
   const catalog = createBuiltinCatalog();
   const modules: ServiceModule[] = [createMetaModule(PLATFORM_VERSION, catalog)];
   const database = { databaseUrl: infrastructure.databaseAppUrl, databasePoolMax: config.FOUNDATION_DATABASE_POOL_MAX };
+  const connectorLimits: ConnectorLimits = {
+    policy: {
+      allowLoopback: config.FOUNDATION_CONNECTOR_ALLOW_LOOPBACK,
+      allowPrivate: config.FOUNDATION_CONNECTOR_ALLOW_PRIVATE,
+      allowedHosts: config.FOUNDATION_CONNECTOR_ALLOWED_HOSTS,
+    },
+    timeoutMs: config.FOUNDATION_CONNECTOR_TIMEOUT,
+    maxResponseBytes: config.FOUNDATION_CONNECTOR_MAX_RESPONSE_BYTES,
+    maxRedirects: config.FOUNDATION_CONNECTOR_MAX_REDIRECTS,
+    baseUrls: { github: config.FOUNDATION_GITHUB_API_URL },
+  };
   if (targets.has('auth')) {
     modules.push(
       await createAuthModule({
@@ -122,6 +137,37 @@ export async function buildTargets(
       }),
     );
   }
+  if (targets.has('session')) {
+    modules.push(
+      await createSessionModule({
+        ...database,
+        redisUrl: infrastructure.redisUrl,
+        redis,
+        tasks: clientsOf('session').tasks,
+        brainCallTimeoutMs: BRAIN_CALL_TIMEOUT_MS,
+        log,
+      }),
+    );
+  }
+  if (targets.has('brain')) {
+    const brain = clientsOf('brain');
+    modules.push(
+      await createBrainModule({
+        ...database,
+        redisUrl: infrastructure.redisUrl,
+        redis,
+        log,
+        heartbeatIntervalMs: config.FOUNDATION_BRAIN_HEARTBEAT_INTERVAL,
+        leaseTtlMs: config.FOUNDATION_TASK_LEASE,
+        sweepIntervalMs: config.FOUNDATION_TASK_SWEEP_INTERVAL,
+        pairingRateLimit: { maxFailuresPerAddress: config.FOUNDATION_PAIRING_MAX_ATTEMPTS_PER_ADDRESS, windowMs: config.FOUNDATION_PAIRING_WINDOW },
+        catalog,
+        connectors: connectorLimits,
+        sink: brain.sessionTaskSink,
+        secrets: brain.secrets,
+      }),
+    );
+  }
   if (targets.has('worker')) {
     const execution = clientsOf('execution');
     modules.push(
@@ -133,19 +179,10 @@ export async function buildTargets(
           stalledIntervalMs: config.FOUNDATION_WORKER_STALLED_INTERVAL,
         },
         catalog,
-        connectors: {
-          policy: {
-            allowLoopback: config.FOUNDATION_CONNECTOR_ALLOW_LOOPBACK,
-            allowPrivate: config.FOUNDATION_CONNECTOR_ALLOW_PRIVATE,
-            allowedHosts: config.FOUNDATION_CONNECTOR_ALLOWED_HOSTS,
-          },
-          timeoutMs: config.FOUNDATION_CONNECTOR_TIMEOUT,
-          maxResponseBytes: config.FOUNDATION_CONNECTOR_MAX_RESPONSE_BYTES,
-          maxRedirects: config.FOUNDATION_CONNECTOR_MAX_REDIRECTS,
-          baseUrls: { github: config.FOUNDATION_GITHUB_API_URL },
-        },
+        connectors: connectorLimits,
         progress: execution.runProgress,
         secrets: execution.secrets,
+        agentRuns: execution.agentRuns,
         log,
       }),
     );

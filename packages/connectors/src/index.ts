@@ -32,4 +32,4 @@ export { vetEgressTarget } from './egress-guard.js';
 export type { EgressPolicy, VettedAddress, VettedTarget } from './egress-guard.js';
 export type { OutboundRequest, OutboundResponse } from './guarded-http.js';
 export { runAction } from './run-action.js';
-export type { ActionResult, RunActionOptions } from './run-action.js';
+export type { ActionResult, ConnectorLimits, RunActionOptions } from './run-action.js';

@@ -28,6 +28,18 @@ export interface RunActionOptions {
   signal?: AbortSignal;
 }
 
+/**
+ * The operator's limits on connector actions (FOUNDATION_CONNECTOR_*), the same for every caller that runs
+ * them: the workflow worker's connector nodes and the brain's tool bridge.
+ */
+export interface ConnectorLimits {
+  policy: EgressPolicy;
+  timeoutMs: number;
+  maxResponseBytes: number;
+  maxRedirects: number;
+  baseUrls: BaseUrls;
+}
+
 export interface ActionResult {
   output: JsonValue;
 }

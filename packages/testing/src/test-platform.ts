@@ -2,7 +2,7 @@ import { randomBytes } from 'node:crypto';
 import { createClient, type Client, type Transport } from '@connectrpc/connect';
 import { createConnectTransport, createGrpcTransport } from '@connectrpc/connect-node';
 import { ALL_SERVICE_MIGRATIONS, buildTargets, parseTargets, readConfig, startRedisServer, type RedisServerProcess, type RunningTargets } from '@foundation/cli';
-import { AuthService, MetaService, OrgService, RunService, SecretsService, WorkflowService } from '@foundation/contracts';
+import { AuthService, ExecutorService, MetaService, OrgService, PairingService, RunService, SecretsService, SessionService, WorkflowService } from '@foundation/contracts';
 import { createTestDatabase, type TestDatabase } from '@foundation/db';
 import { createLogger } from '@foundation/kit';
 import { createTestKeyringFile } from './test-keyring-file.js';
@@ -14,6 +14,9 @@ export interface PlatformClients {
   secrets: Client<typeof SecretsService>;
   workflows: Client<typeof WorkflowService>;
   runs: Client<typeof RunService>;
+  sessions: Client<typeof SessionService>;
+  pairing: Client<typeof PairingService>;
+  executors: Client<typeof ExecutorService>;
 }
 
 export interface TestPlatform {
@@ -104,5 +107,8 @@ export function clientsOver(transport: Transport): PlatformClients {
     secrets: createClient(SecretsService, transport),
     workflows: createClient(WorkflowService, transport),
     runs: createClient(RunService, transport),
+    pairing: createClient(PairingService, transport),
+    executors: createClient(ExecutorService, transport),
+    sessions: createClient(SessionService, transport),
   };
 }

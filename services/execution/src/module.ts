@@ -1,8 +1,9 @@
 import type { Client } from '@connectrpc/connect';
-import type { RunProgressService, SecretsService } from '@foundation/contracts';
+import type { AgentRunService, RunProgressService, SecretsService } from '@foundation/contracts';
 import type { ConnectorCatalog } from '@foundation/connectors';
 import type { Logger, ServiceModule } from '@foundation/kit';
 import { CompiledWorkflowCache } from '@foundation/workflow-dsl';
+import { AgentRunNode } from './agent-run-node.js';
 import { CancelListener } from './cancel-listener.js';
 import { NodeExecutors, type ConnectorLimits } from './node-executors.js';
 import { RunWorker, type RunWorkerOptions } from './run-worker.js';
@@ -15,6 +16,8 @@ export interface ExecutionModuleOptions {
   progress: Client<typeof RunProgressService>;
   /** For ResolveSecret, called as "execution". */
   secrets: Client<typeof SecretsService>;
+  /** The session service's internal API for `agent.run` nodes, called as "execution". */
+  agentRuns: Client<typeof AgentRunService>;
   log: Logger;
 }
 
@@ -28,7 +31,7 @@ export async function createExecutionModule(options: ExecutionModuleOptions): Pr
   const worker = new RunWorker(
     options.worker,
     {
-      executors: new NodeExecutors(options.catalog, options.secrets, options.connectors),
+      executors: new NodeExecutors(options.catalog, options.secrets, options.connectors, new AgentRunNode(options.agentRuns)),
       progress: options.progress,
       cancels,
       log: options.log,

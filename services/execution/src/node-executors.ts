@@ -1,28 +1,26 @@
 import type { Client } from '@connectrpc/connect';
 import type { SecretsService } from '@foundation/contracts';
-import { runAction, type BaseUrls, type ConnectorCatalog, type EgressPolicy, type JsonValue } from '@foundation/connectors';
+import { runAction, type ConnectorCatalog, type ConnectorLimits, type JsonValue } from '@foundation/connectors';
 import { chooseBranch, renderTemplate, runTransform, type CompiledNode, type RunContext } from '@foundation/workflow-dsl';
+import type { AgentRunNode } from './agent-run-node.js';
 import { NodeFailure } from './node-failure.js';
 
-/** Limits of connector actions, set by the operator (FOUNDATION_CONNECTOR_*). */
-export interface ConnectorLimits {
-  policy: EgressPolicy;
-  timeoutMs: number;
-  maxResponseBytes: number;
-  maxRedirects: number;
-  baseUrls: BaseUrls;
-}
+export type { ConnectorLimits } from '@foundation/connectors';
 
 /** What one node attempt runs with. */
 export interface NodeAttempt {
   orgId: string;
   runId: string;
   node: CompiledNode;
+  /** 1 for the first attempt of the node in this run. */
+  attempt: number;
   context: RunContext;
   /** Aborted when the attempt times out or the run is cancelled. */
   signal: AbortSignal;
   /** Appends a `node.log` event: what the attempt did, for people watching the run (never a secret). */
   log(message: string): void;
+  /** Appends a `node.agent_event` event; `seq` is the agent session's, so a replayed event is not stored twice. */
+  agentEvent(seq: number, payload: { [key: string]: JsonValue }): void;
 }
 
 /**
@@ -34,6 +32,7 @@ export class NodeExecutors {
     private readonly catalog: ConnectorCatalog,
     private readonly secrets: Client<typeof SecretsService>,
     private readonly connectors: ConnectorLimits,
+    private readonly agentRun: AgentRunNode,
   ) {}
 
   async run(attempt: NodeAttempt): Promise<JsonValue> {
@@ -49,11 +48,7 @@ export class NodeExecutors {
       case 'connector.action':
         return this.connectorAction(attempt, node.config);
       case 'agent.run':
-        throw new NodeFailure(
-          'AGENT_RUN_UNAVAILABLE',
-          'agent.run needs the execution gateway (the brain and a paired node-agent), which this platform does not run yet',
-          false,
-        );
+        return this.agentRun.run(attempt, node.config);
       default:
         throw new NodeFailure('NODE_FAILED', `a ${node.type} node does not run by itself`, false);
     }

@@ -191,9 +191,11 @@ export class RunExecution {
           orgId: this.claim.orgId,
           runId: this.claim.runId,
           node,
+          attempt,
           context: this.#graph.context(),
           signal: attemptSignal.signal,
           log: (message) => this.event('node.log', { nodeId: node.id, attempt }, { message }, ++logged),
+          agentEvent: (seq, payload) => this.event('node.agent_event', { nodeId: node.id, attempt }, payload, seq),
         }),
         rejectOnAbort(attemptSignal.signal),
       ]);

@@ -18,7 +18,7 @@ import type { NewRunEvent } from './run-event-log.js';
 import type { NodeCheckpointRecord, RunLeases } from './run-leases.js';
 import type { RunOutcome } from './run-record.js';
 
-const WORKER_EVENT_TYPES = new Set(['node.started', 'node.log', 'node.retrying', 'node.succeeded', 'node.failed']);
+const WORKER_EVENT_TYPES = new Set(['node.started', 'node.log', 'node.agent_event', 'node.retrying', 'node.succeeded', 'node.failed']);
 const FINISH_STATUSES = new Set(['succeeded', 'failed', 'cancelled']);
 const CHECKPOINT_STATUSES = new Set(['succeeded', 'skipped']);
 const KEY_MAX = 200;

@@ -1,4 +1,4 @@
-import { RunProgressService, RunStatus, SecretsService } from '@foundation/contracts';
+import { AgentRunService, RunProgressService, RunStatus, SecretsService } from '@foundation/contracts';
 import { createBuiltinCatalog } from '@foundation/connectors';
 import { createExecutionModule } from '@foundation/execution';
 import { createLogger, createServiceClient, ServiceTokenIssuer, type ServiceModule } from '@foundation/kit';
@@ -36,6 +36,7 @@ describe('A worker reporting over the network', () => {
       connectors: { policy: { allowLoopback: true, allowPrivate: false, allowedHosts: [] }, timeoutMs: 30_000, maxResponseBytes: 1 << 20, maxRedirects: 5, baseUrls: {} },
       progress: createServiceClient(RunProgressService, location, identity),
       secrets: createServiceClient(SecretsService, location, identity),
+      agentRuns: createServiceClient(AgentRunService, location, identity),
       log: createLogger({ level: 'info', target: 'worker', destination: { write: (line: string) => void workerLog.push(line) } }),
     });
     worker.start?.();

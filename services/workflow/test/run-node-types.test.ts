@@ -117,16 +117,6 @@ describe('RunService: node types', () => {
     expect(stored).not.to.include(secret);
   });
 
-  it('agent.run: fails the run with AGENT_RUN_UNAVAILABLE (no execution gateway yet)', async () => {
-    const json = chainSpec([{ id: 'agent', type: 'agent.run', config: { engine: 'gateway.codex.v2', prompt: 'Fix the build of {{ run.id }}' } }]);
-    const { run, events } = await runOf(json);
-    expect(run.status).to.equal(RunStatus.FAILED);
-    expect(run.error).to.include({ reason: 'AGENT_RUN_UNAVAILABLE', nodeId: 'agent' });
-    expect(eventOf(events, 'node.failed', 'agent').payload).to.include({ reason: 'AGENT_RUN_UNAVAILABLE' });
-    expect(eventTrail(events).slice(-2)).to.deep.equal(['node.failed:agent', 'run.failed']);
-    expect(events.at(-1)!.payload).to.include({ reason: 'AGENT_RUN_UNAVAILABLE', nodeId: 'agent' });
-  });
-
   it('runs parallel branches at the same time and joins them', async () => {
     const json: WorkflowSpecJson = {
       nodes: [{ id: 'start', type: 'trigger.manual' }, delayNode('left', '600ms'), delayNode('right', '600ms'), transformNode('join', '"joined"')],

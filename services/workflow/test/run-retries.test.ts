@@ -103,7 +103,7 @@ describe('RunService: retries and timeouts', () => {
     const started = Date.now();
     const { run, events } = await runOf(FAIL_FAST);
     expect(Date.now() - started).to.be.below(3_000);
-    expect(run.error).to.include({ reason: 'AGENT_RUN_UNAVAILABLE', nodeId: 'agent' });
+    expect(run.error).to.include({ reason: 'EXPRESSION_FAILED', nodeId: 'boom' });
     expect(eventOf(events, 'node.failed', 'slow').payload).to.include({ reason: 'CANCELLED' });
     expect(events.at(-1)!.type).to.equal('run.failed');
   });

@@ -208,15 +208,11 @@ export async function startLongRun(bench: RunBench): Promise<Run> {
   return run!;
 }
 
-/** start → slow (a 30 s delay) and start → agent (agent.run, which fails at once): the run fails fast. */
+/** start → slow (a 30 s delay) and start → boom (a transform that fails at once): the run fails fast. */
 export const FAIL_FAST: WorkflowSpecJson = {
-  nodes: [
-    { id: 'start', type: 'trigger.manual' },
-    delayNode('slow', '30s'),
-    { id: 'agent', type: 'agent.run', config: { engine: 'gateway.claude.v2', prompt: 'hello' } },
-  ],
+  nodes: [{ id: 'start', type: 'trigger.manual' }, delayNode('slow', '30s'), transformNode('boom', '$error("boom")')],
   edges: [
     { from: 'start', to: 'slow' },
-    { from: 'start', to: 'agent' },
+    { from: 'start', to: 'boom' },
   ],
 };

@@ -183,8 +183,8 @@ export type RunEvent = Message<"foundation.workflow.v1.RunEvent"> & {
   seq: bigint;
 
   /**
-   * run.queued, run.started, node.started, node.log, node.retrying, node.succeeded, node.failed,
-   * run.succeeded, run.failed, run.cancelled.
+   * run.queued, run.started, node.started, node.log, node.agent_event, node.retrying, node.succeeded,
+   * node.failed, run.succeeded, run.failed, run.cancelled.
    *
    * @generated from field: string type = 3;
    */
@@ -211,7 +211,8 @@ export type RunEvent = Message<"foundation.workflow.v1.RunEvent"> & {
 
   /**
    * Depends on the type: node.succeeded {output}, node.failed and run.failed {reason, message},
-   * node.retrying {reason, message, delay_ms}, node.log {message}. A value over the size limit is replaced
+   * node.retrying {reason, message, delay_ms}, node.log {message}, node.agent_event {session_id, seq,
+   * event} (an `agent.run` node's agent events, `event` as foundation.agent.v1.AgentEvent JSON). A value over the size limit is replaced
    * by {"truncated": true, "bytes": N, "preview": "…"}.
    *
    * @generated from field: google.protobuf.Struct payload = 7;

@@ -211,8 +211,8 @@ export type ProgressEvent = Message<"foundation.workflow.v1.ProgressEvent"> & {
   key: string;
 
   /**
-   * node.started, node.log, node.retrying, node.succeeded, node.failed (run events are written by the
-   * workflow service itself).
+   * node.started, node.log, node.agent_event, node.retrying, node.succeeded, node.failed (run events are
+   * written by the workflow service itself).
    *
    * @generated from field: string type = 2;
    */

@@ -1,0 +1,3 @@
+export { brainMigrations, BRAIN_SCHEMA } from './migrations/index.js';
+export { createBrainModule, type BrainModuleOptions } from './module.js';
+export { NODE_CREDENTIAL_PREFIX } from './node-credential.js';

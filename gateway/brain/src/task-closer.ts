@@ -1,0 +1,48 @@
+import { Code, ConnectError, type Client } from '@connectrpc/connect';
+import type { SessionTaskSinkService } from '@foundation/contracts';
+import type { Logger } from '@foundation/kit';
+import { syntheticTurnCompleted } from './task-messages.js';
+import type { TaskRecord, TaskStore } from './task-store.js';
+
+/**
+ * Ends `closing` tasks: records their synthetic TurnCompleted with the session service right after the
+ * last persisted event, then marks them ended. When the session service cannot take it now, the task
+ * stays `closing` and the lease sweeper tries again.
+ */
+export class TaskCloser {
+  constructor(
+    private readonly tasks: TaskStore,
+    private readonly sink: Client<typeof SessionTaskSinkService>,
+    private readonly log: Logger,
+  ) {}
+
+  /** True once the task is ended. */
+  async finish(task: TaskRecord): Promise<boolean> {
+    if (task.state !== 'closing') return false;
+    try {
+      let seq = task.lastSeq + 1;
+      let persisted = await this.record(task, seq);
+      // The session service had events this brain did not know were persisted: end after them instead.
+      if (persisted > seq) {
+        seq = persisted + 1;
+        persisted = await this.record(task, seq);
+      }
+      await this.tasks.markClosed(task.orgId, task.taskId, Math.max(seq, persisted));
+      return true;
+    } catch (error) {
+      // A task the session service does not know has no session to end: there is nothing to record.
+      if (error instanceof ConnectError && error.code === Code.NotFound) {
+        await this.tasks.markClosed(task.orgId, task.taskId, task.lastSeq);
+        return true;
+      }
+      this.log.warn({ taskId: task.taskId, error: (error as Error).message }, 'could not record the end of a task; the sweeper retries');
+      return false;
+    }
+  }
+
+  private async record(task: TaskRecord, seq: number): Promise<number> {
+    const event = syntheticTurnCompleted(seq, task.closingStatus ?? 'failed', task.closingReason ?? 'ended by the brain');
+    const { persistedSeq } = await this.sink.recordTaskEvents({ orgId: task.orgId, taskId: task.taskId, events: [event] });
+    return Number(persistedSeq);
+  }
+}

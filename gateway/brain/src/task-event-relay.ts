@@ -1,0 +1,78 @@
+import { create } from '@bufbuild/protobuf';
+import { Code, type Client } from '@connectrpc/connect';
+import { AckSchema, CancelTaskSchema, type SessionTaskSinkService, type TaskEvents } from '@foundation/contracts';
+import { isUuid, rpcError, type Logger } from '@foundation/kit';
+import type { NodeConnection } from './node-connection.js';
+import { isTurnCompleted } from './task-messages.js';
+import type { TaskStore } from './task-store.js';
+
+/** The most events one TaskEvents message may carry (brain.proto). */
+export const MAX_EVENTS_PER_MESSAGE = 256;
+
+/**
+ * Moves a node's task events to the session service and acknowledges what it persisted. The Ack goes out
+ * only after the session service answered, so an event the node no longer keeps is always stored; when
+ * the session service cannot take events now, nothing is acknowledged and the node sends them again after
+ * it reconnects. Events at or below the seq already persisted are not forwarded again.
+ */
+export class TaskEventRelay {
+  constructor(
+    private readonly tasks: TaskStore,
+    private readonly sink: Client<typeof SessionTaskSinkService>,
+    private readonly log: Logger,
+  ) {}
+
+  async relay(connection: NodeConnection, message: TaskEvents): Promise<void> {
+    if (message.events.length > MAX_EVENTS_PER_MESSAGE) {
+      throw rpcError(
+        Code.InvalidArgument,
+        'MALFORMED_REQUEST',
+        `TaskEvents carried ${message.events.length} events; send at most ${MAX_EVENTS_PER_MESSAGE} per message`,
+      );
+    }
+    const lease = { taskId: message.taskId, leaseToken: message.leaseToken };
+    const task = isUuid(lease.taskId) && isUuid(lease.leaseToken) ? await this.tasks.held(connection.orgId, connection.executorId, lease) : undefined;
+    if (!task) {
+      await this.answerUnheld(connection, message);
+      return;
+    }
+    const fresh = message.events.filter((e) => Number(e.seq) > task.lastSeq);
+    if (fresh.length === 0) {
+      sendAck(connection, task.taskId, task.lastSeq);
+      return;
+    }
+    let persistedSeq: number;
+    try {
+      persistedSeq = Number((await this.sink.recordTaskEvents({ orgId: connection.orgId, taskId: task.taskId, events: fresh })).persistedSeq);
+    } catch (error) {
+      this.log.warn({ taskId: task.taskId, error: (error as Error).message }, 'the session service did not take task events; they stay unacknowledged');
+      return;
+    }
+    const completed = fresh.some((e) => isTurnCompleted(e) && Number(e.seq) <= persistedSeq);
+    await this.tasks.recordPersisted(connection.orgId, connection.executorId, lease, persistedSeq, completed);
+    sendAck(connection, task.taskId, persistedSeq);
+    if (completed) void connection.requestDispatch();
+  }
+
+  /**
+   * Events of a task this node does not hold. When the node itself ended the task and only lost the last
+   * Ack, the events are all persisted: acknowledge them again. Otherwise the node must stop the task.
+   */
+  private async answerUnheld(connection: NodeConnection, message: TaskEvents): Promise<void> {
+    const task = isUuid(message.taskId) ? await this.tasks.read(connection.orgId, message.taskId) : undefined;
+    const lastSeq = Math.max(0, ...message.events.map((e) => Number(e.seq)));
+    const endedHere = task?.state === 'ended' && task.assignedExecutorId === connection.executorId && task.leaseToken === message.leaseToken;
+    if (task && endedHere && lastSeq <= task.lastSeq) {
+      sendAck(connection, task.taskId, task.lastSeq);
+      return;
+    }
+    connection.send({
+      case: 'cancelTask',
+      value: create(CancelTaskSchema, { taskId: message.taskId, reason: 'TASK_NOT_HELD: this node does not hold the task (its lease expired, it ended, or it was never assigned here)' }),
+    });
+  }
+}
+
+function sendAck(connection: NodeConnection, taskId: string, seq: number): void {
+  connection.send({ case: 'ack', value: create(AckSchema, { taskId, seq: BigInt(seq) }) });
+}

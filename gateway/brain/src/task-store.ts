@@ -1,0 +1,275 @@
+import type pg from 'pg';
+import { querySql, withTenantSql, type SqlTransaction } from '@foundation/db';
+
+export type TaskState = 'pending' | 'assigned' | 'closing' | 'ended';
+/** How the brain ends a task itself (the node never reported its end): the synthetic TurnCompleted's status. */
+export type ClosingStatus = 'failed' | 'cancelled';
+
+export interface TaskSpec {
+  taskId: string;
+  engine: string;
+  requestedExecutorId?: string;
+  workspace: string;
+  prompt: string;
+  resumeEngineSessionId: string;
+  toolBridge: boolean;
+  idleTimeoutMs: number;
+  wallClockTimeoutMs: number;
+}
+
+export interface TaskRecord extends TaskSpec {
+  orgId: string;
+  state: TaskState;
+  assignedExecutorId?: string;
+  leaseToken?: string;
+  leaseExpiresAt?: Date;
+  /** The last seq the session service confirmed persisted. */
+  lastSeq: number;
+  closingStatus?: ClosingStatus;
+  closingReason?: string;
+}
+
+export interface TaskLeaseRef {
+  taskId: string;
+  leaseToken: string;
+}
+
+/**
+ * Agent tasks in PostgreSQL: `pending` until a node takes one, `assigned` under a lease the node's
+ * heartbeats extend, `closing` when the brain ended it (lease lost for good, revoked node, cancelled while
+ * pending) until its synthetic TurnCompleted is recorded, then `ended`. Every change a node asks for names
+ * the task's lease token, checked in the same statement that makes the change.
+ */
+export class TaskStore {
+  constructor(private readonly pool: pg.Pool) {}
+
+  /** Queues a task; a second call with the same id changes nothing and returns the first one's record. */
+  insert(orgId: string, spec: TaskSpec): Promise<TaskRecord | undefined> {
+    return withTenantSql(this.pool, orgId, async (tx) => {
+      await tx.query(
+        `insert into brain.tasks (id, org_id, engine, requested_executor_id, workspace, prompt, resume_engine_session_id, tool_bridge,
+           idle_timeout_ms, wall_clock_timeout_ms, state, created_at)
+         values ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, 'pending', now()) on conflict (id) do nothing`,
+        [
+          spec.taskId,
+          orgId,
+          spec.engine,
+          spec.requestedExecutorId ?? null,
+          spec.workspace,
+          spec.prompt,
+          spec.resumeEngineSessionId,
+          spec.toolBridge,
+          spec.idleTimeoutMs,
+          spec.wallClockTimeoutMs,
+        ],
+      );
+      return readTask(tx, spec.taskId);
+    });
+  }
+
+  read(orgId: string, taskId: string): Promise<TaskRecord | undefined> {
+    return withTenantSql(this.pool, orgId, (tx) => readTask(tx, taskId));
+  }
+
+  /**
+   * Assigns the node up to as many pending tasks as it has free capacity for, oldest first, under fresh
+   * leases. The executor row lock serializes claims for one node; `SKIP LOCKED` lets instances claiming for
+   * other nodes pass over rows being claimed, and the state check means no task is ever assigned twice.
+   */
+  claimFor(orgId: string, executorId: string, engines: string[], capacity: number, leaseMs: number): Promise<TaskRecord[]> {
+    return withTenantSql(this.pool, orgId, async (tx) => {
+      const held = await tx.query('select 1 from brain.executors where id = $1 and revoked_at is null for update', [executorId]);
+      if (held.length === 0) return [];
+      const running = await tx.query(
+        `select count(*)::int as running from brain.tasks where assigned_executor_id = $1 and state = 'assigned'`,
+        [executorId],
+      );
+      const free = capacity - (running[0]!['running'] as number);
+      if (free <= 0) return [];
+      const rows = await tx.query(
+        `with candidates as (
+           select id from brain.tasks
+           where state = 'pending' and engine = any($2::text[]) and (requested_executor_id is null or requested_executor_id = $1)
+             and not ($1 = any(rejected_by))
+           order by created_at, id limit $3
+           for update skip locked
+         )
+         update brain.tasks t set state = 'assigned', assigned_executor_id = $1, lease_token = gen_random_uuid(),
+           lease_expires_at = now() + $4 * interval '1 millisecond'
+         from candidates c where t.id = c.id
+         returning t.*`,
+        [executorId, engines, free, leaseMs],
+      );
+      return rows.map(taskRecord);
+    });
+  }
+
+  /** The task if this node holds it under this lease token now. */
+  held(orgId: string, executorId: string, lease: TaskLeaseRef): Promise<TaskRecord | undefined> {
+    return withTenantSql(this.pool, orgId, async (tx) => {
+      const rows = await tx.query(
+        `select * from brain.tasks where id = $1 and state = 'assigned' and assigned_executor_id = $2 and lease_token = $3`,
+        [lease.taskId, executorId, lease.leaseToken],
+      );
+      return rows[0] ? taskRecord(rows[0]) : undefined;
+    });
+  }
+
+  /** Extends the leases of the listed tasks this node holds; returns the ids it no longer holds. */
+  extendLeases(orgId: string, executorId: string, leases: TaskLeaseRef[], leaseMs: number): Promise<string[]> {
+    if (leases.length === 0) return Promise.resolve([]);
+    return withTenantSql(this.pool, orgId, async (tx) => {
+      const rows = await tx.query(
+        `update brain.tasks t set lease_expires_at = now() + $2 * interval '1 millisecond'
+         from jsonb_to_recordset($3::jsonb) as l(task_id uuid, lease_token uuid)
+         where t.id = l.task_id and t.lease_token = l.lease_token and t.state = 'assigned' and t.assigned_executor_id = $1
+         returning t.id`,
+        [executorId, leaseMs, JSON.stringify(leases.map((l) => ({ task_id: l.taskId, lease_token: l.leaseToken })))],
+      );
+      const extended = new Set(rows.map((r) => r['id'] as string));
+      return leases.map((l) => l.taskId).filter((id) => !extended.has(id));
+    });
+  }
+
+  /**
+   * Records what the session service persisted for a held task, and ends the task when its TurnCompleted
+   * was among it. False when the lease is gone (the node is told it no longer holds the task).
+   */
+  recordPersisted(orgId: string, executorId: string, lease: TaskLeaseRef, persistedSeq: number, completed: boolean): Promise<boolean> {
+    return withTenantSql(this.pool, orgId, async (tx) => {
+      const rows = await tx.query(
+        `update brain.tasks set last_seq = greatest(last_seq, $4),
+           state = case when $5 then 'ended' else state end, ended_at = case when $5 then now() else ended_at end
+         where id = $1 and state = 'assigned' and assigned_executor_id = $2 and lease_token = $3 returning id`,
+        [lease.taskId, executorId, lease.leaseToken, persistedSeq, completed],
+      );
+      return rows.length > 0;
+    });
+  }
+
+  /** The node refused a task another node may run: it waits for one again, never offered to this node. */
+  returnToPending(orgId: string, executorId: string, lease: TaskLeaseRef): Promise<boolean> {
+    return withTenantSql(this.pool, orgId, async (tx) => {
+      const rows = await tx.query(
+        `update brain.tasks set state = 'pending', assigned_executor_id = null, lease_token = null, lease_expires_at = null,
+           rejected_by = array_append(rejected_by, $2)
+         where id = $1 and state = 'assigned' and assigned_executor_id = $2 and lease_token = $3 and last_seq = 0 returning id`,
+        [lease.taskId, executorId, lease.leaseToken],
+      );
+      return rows.length > 0;
+    });
+  }
+
+  /**
+   * Takes the task from whoever holds it and marks it for the brain to end with `status`; `onlyIf` limits
+   * it to tasks in those states (a user cancels only pending ones this way). The record as closed, or
+   * undefined when the task was not in such a state.
+   */
+  close(orgId: string, taskId: string, status: ClosingStatus, reason: string, onlyIf: TaskState[]): Promise<TaskRecord | undefined> {
+    return withTenantSql(this.pool, orgId, async (tx) => {
+      const rows = await tx.query(
+        `update brain.tasks set state = 'closing', lease_token = null, closing_status = $2, closing_reason = $3
+         where id = $1 and state = any($4::text[]) returning *`,
+        [taskId, status, reason, onlyIf],
+      );
+      return rows[0] ? taskRecord(rows[0]) : undefined;
+    });
+  }
+
+  /** As `close`, for a task this node holds under this lease (a node refusing a task for good). */
+  closeHeld(orgId: string, executorId: string, lease: TaskLeaseRef, reason: string): Promise<TaskRecord | undefined> {
+    return withTenantSql(this.pool, orgId, async (tx) => {
+      const rows = await tx.query(
+        `update brain.tasks set state = 'closing', lease_token = null, closing_status = 'failed', closing_reason = $4
+         where id = $1 and state = 'assigned' and assigned_executor_id = $2 and lease_token = $3 returning *`,
+        [lease.taskId, executorId, lease.leaseToken, reason],
+      );
+      return rows[0] ? taskRecord(rows[0]) : undefined;
+    });
+  }
+
+  /** Closes every unfinished task of a revoked node, those waiting for it by name included. */
+  closeTasksOfExecutor(orgId: string, executorId: string, reason: string): Promise<TaskRecord[]> {
+    return withTenantSql(this.pool, orgId, async (tx) => {
+      const rows = await tx.query(
+        `update brain.tasks set state = 'closing', lease_token = null, closing_status = 'failed', closing_reason = $2
+         where (state = 'assigned' and assigned_executor_id = $1) or (state = 'pending' and requested_executor_id = $1) returning *`,
+        [executorId, reason],
+      );
+      return rows.map(taskRecord);
+    });
+  }
+
+  /** After the synthetic TurnCompleted of a closing task was recorded at `seq`. */
+  async markClosed(orgId: string, taskId: string, seq: number): Promise<void> {
+    await withTenantSql(this.pool, orgId, (tx) =>
+      tx.query(`update brain.tasks set state = 'ended', ended_at = now(), last_seq = greatest(last_seq, $2) where id = $1 and state = 'closing'`, [
+        taskId,
+        seq,
+      ]),
+    );
+  }
+
+  /** Tasks of every org whose lease lapsed, and closing tasks whose end is not recorded yet. */
+  async toSweep(maxRows: number): Promise<{ orgId: string; taskId: string }[]> {
+    const rows = await querySql(this.pool, 'select id, org_id from brain.tasks_to_sweep($1)', [maxRows]);
+    return rows.map((r) => ({ orgId: r['org_id'] as string, taskId: r['id'] as string }));
+  }
+
+  /**
+   * Settles a task whose lease lapsed: one that never reported an event goes back to pending (no engine
+   * output can be lost or repeated), any other is closed as failed, naming the node. Returns the task as
+   * it now is, or undefined when its lease was extended or it ended meanwhile.
+   */
+  expireLease(orgId: string, taskId: string): Promise<TaskRecord | undefined> {
+    return withTenantSql(this.pool, orgId, async (tx) => {
+      const rows = await tx.query(
+        `select t.*, e.name as executor_name from brain.tasks t left join brain.executors e on e.id = t.assigned_executor_id
+         where t.id = $1 and t.state = 'assigned' and t.lease_expires_at < now() for update of t`,
+        [taskId],
+      );
+      const row = rows[0];
+      if (!row) return undefined;
+      const updated =
+        Number(row['last_seq']) === 0
+          ? await tx.query(
+              `update brain.tasks set state = 'pending', assigned_executor_id = null, lease_token = null, lease_expires_at = null
+               where id = $1 returning *`,
+              [taskId],
+            )
+          : await tx.query(
+              `update brain.tasks set state = 'closing', lease_token = null, closing_status = 'failed', closing_reason = $2
+               where id = $1 returning *`,
+              [taskId, `lease expired: node ${JSON.stringify(row['executor_name'])} stopped reporting`],
+            );
+      return taskRecord(updated[0]!);
+    });
+  }
+}
+
+async function readTask(tx: SqlTransaction, taskId: string): Promise<TaskRecord | undefined> {
+  const rows = await tx.query('select * from brain.tasks where id = $1', [taskId]);
+  return rows[0] ? taskRecord(rows[0]) : undefined;
+}
+
+function taskRecord(row: Record<string, unknown>): TaskRecord {
+  return {
+    taskId: row['id'] as string,
+    orgId: row['org_id'] as string,
+    engine: row['engine'] as string,
+    requestedExecutorId: (row['requested_executor_id'] as string | null) ?? undefined,
+    workspace: row['workspace'] as string,
+    prompt: row['prompt'] as string,
+    resumeEngineSessionId: row['resume_engine_session_id'] as string,
+    toolBridge: row['tool_bridge'] as boolean,
+    idleTimeoutMs: Number(row['idle_timeout_ms']),
+    wallClockTimeoutMs: Number(row['wall_clock_timeout_ms']),
+    state: row['state'] as TaskState,
+    assignedExecutorId: (row['assigned_executor_id'] as string | null) ?? undefined,
+    leaseToken: (row['lease_token'] as string | null) ?? undefined,
+    leaseExpiresAt: (row['lease_expires_at'] as Date | null) ?? undefined,
+    lastSeq: Number(row['last_seq']),
+    closingStatus: (row['closing_status'] as ClosingStatus | null) ?? undefined,
+    closingReason: (row['closing_reason'] as string | null) ?? undefined,
+  };
+}

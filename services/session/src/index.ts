@@ -1,0 +1,2 @@
+export { sessionMigrations, SESSION_SCHEMA } from './migrations/index.js';
+export { createSessionModule, type SessionModuleOptions } from './module.js';

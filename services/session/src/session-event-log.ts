@@ -1,0 +1,69 @@
+import { create, fromJson, toJson, type JsonValue } from '@bufbuild/protobuf';
+import { timestampDate } from '@bufbuild/protobuf/wkt';
+import { AgentEventSchema, type AgentEvent, type TaskEvent } from '@foundation/contracts';
+import type { SqlTransaction } from '@foundation/db';
+import { dateOf } from './session-record.js';
+
+/** A stored event of a session. */
+export interface SessionEventRecord {
+  seq: number;
+  turn: number;
+  time: Date;
+  event: AgentEvent;
+}
+
+/** Where a batch of a task's events goes: its session, turn, and the seqs to continue from. */
+export interface EventAppendTarget {
+  orgId: string;
+  sessionId: string;
+  turn: number;
+  taskId: string;
+  /** The session's last seq; the batch continues from it. */
+  lastSeq: number;
+}
+
+/**
+ * Inserts a task's new events (their task seqs consecutive, after what is stored, as the caller checked
+ * under the session's lock) with session seqs following `lastSeq`, in one statement. Each event is stored
+ * as the protobuf JSON of its AgentEvent.
+ */
+export async function appendTaskEvents(tx: SqlTransaction, target: EventAppendTarget, events: TaskEvent[], now: Date): Promise<void> {
+  if (events.length === 0) return;
+  const batch = events.map((e) => ({
+    taskSeq: String(e.seq),
+    time: (e.time ? timestampDate(e.time) : now).toISOString(),
+    event: toJson(AgentEventSchema, e.event ?? create(AgentEventSchema)),
+  }));
+  await tx.query(
+    `insert into session.agent_session_events (org_id, session_id, seq, turn, task_id, task_seq, time, event)
+     select $2, $3, $4::bigint + e.ord, $5, $6, (e.value ->> 'taskSeq')::bigint, (e.value ->> 'time')::timestamptz, e.value -> 'event'
+     from jsonb_array_elements($1::jsonb) with ordinality as e(value, ord)`,
+    [storableJson(batch), target.orgId, target.sessionId, target.lastSeq, target.turn, target.taskId],
+  );
+}
+
+/** Events of a session after `afterSeq` up to `untilSeq`, in order. */
+export async function readSessionEvents(tx: SqlTransaction, sessionId: string, afterSeq: number, untilSeq: number, limit: number): Promise<SessionEventRecord[]> {
+  const rows = await tx.query(
+    `select seq, turn, time, event from session.agent_session_events
+     where session_id = $1 and seq > $2 and seq <= $3 order by seq limit $4`,
+    [sessionId, afterSeq, untilSeq, limit],
+  );
+  return rows.map((row) => ({
+    seq: Number(row['seq']),
+    turn: row['turn'] as number,
+    time: dateOf(row['time']),
+    event: fromJson(AgentEventSchema, row['event'] as JsonValue, { ignoreUnknownFields: true }),
+  }));
+}
+
+const LONE_SURROGATE = /[\uD800-\uDBFF](?![\uDC00-\uDFFF])|(?<![\uD800-\uDBFF])[\uDC00-\uDFFF]/g;
+
+/**
+ * JSON that PostgreSQL's jsonb accepts: it refuses the NUL character and lone surrogates, which engine
+ * output may well contain (a binary file printed by a command, a line cut mid-emoji). Each becomes U+FFFD
+ * rather than failing the whole batch, and with it the node's delivery.
+ */
+function storableJson(value: unknown): string {
+  return JSON.stringify(value, (_key, v: unknown) => (typeof v === 'string' ? v.replace(/\u0000/g, '\uFFFD').replace(LONE_SURROGATE, '\uFFFD') : v));
+}

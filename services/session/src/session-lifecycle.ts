@@ -1,0 +1,82 @@
+import type { BrainTasks } from './brain-tasks.js';
+import type { SessionEventFeed } from './session-event-feed.js';
+import type { SessionRecord } from './session-record.js';
+import type { NewSession, SessionStore } from './session-store.js';
+import type { SessionTurn } from './session-turn.js';
+
+/**
+ * The changes that involve the brain: a session's first turn, each follow-up, a cancellation. The rows are
+ * written before the brain hears of the task (it may report on it at once), and removed again when it
+ * refuses the task or cannot be reached: a failed call leaves nothing behind.
+ */
+export class SessionLifecycle {
+  constructor(
+    private readonly store: SessionStore,
+    private readonly brain: BrainTasks,
+    private readonly feed: SessionEventFeed,
+  ) {}
+
+  /**
+   * Opens a session and starts its first turn. An agent.run session that exists is returned; if it still
+   * waits, its task is handed to the brain again (the brain is idempotent on the task id), since a crash
+   * may have come between the insert and the call.
+   */
+  async open(orgId: string, request: NewSession & { prompt: string }): Promise<SessionRecord> {
+    const { session, turn, created } = await this.store.open(orgId, request);
+    if (!created && session.state !== 'pending') return session;
+    let executorId: string;
+    try {
+      executorId = await this.startTurn(orgId, { session, turn }, request.prompt);
+    } catch (e) {
+      await this.store.remove(orgId, session.id);
+      throw e;
+    }
+    return executorId === '' ? this.store.get(orgId, session.id) : this.store.assigned(orgId, turn.taskId, executorId);
+  }
+
+  /** Starts the next turn of an IDLE session, resuming the engine's session on the same node. */
+  async follow(orgId: string, sessionId: string, text: string): Promise<SessionRecord> {
+    const started = await this.store.beginTurn(orgId, sessionId);
+    let executorId: string;
+    try {
+      executorId = await this.startTurn(orgId, started, text);
+    } catch (e) {
+      await this.store.abandonTurn(orgId, sessionId, started.turn.taskId);
+      throw e;
+    }
+    this.feed.notify(sessionId, started.session.lastSeq);
+    return executorId === '' ? this.store.get(orgId, sessionId) : this.store.assigned(orgId, started.turn.taskId, executorId);
+  }
+
+  /**
+   * Stops the turn under way (the brain first: if it cannot be reached, nothing changes and the caller
+   * retries), then ends the session as CANCELLED. An ended session is returned as it is.
+   */
+  async cancel(orgId: string, sessionId: string, reason: string): Promise<SessionRecord> {
+    for (;;) {
+      const taskId = await this.store.activeTask(orgId, sessionId);
+      if (taskId !== undefined) await this.brain.cancel(orgId, taskId, reason);
+      const outcome = await this.store.cancel(orgId, sessionId, reason, taskId ?? '');
+      if (!outcome) continue; // a follow-up turn started meanwhile: stop it too
+      if (outcome.changed) this.feed.notify(sessionId, outcome.session.lastSeq);
+      return outcome.session;
+    }
+  }
+
+  /**
+   * Hands the turn to the brain; returns the node it went to at once, or "". The brain reports an
+   * assignment through the sink as well: whichever comes first moves the session, the other changes nothing.
+   */
+  private startTurn(orgId: string, { session, turn }: SessionTurn, prompt: string): Promise<string> {
+    return this.brain.start({
+      orgId,
+      taskId: turn.taskId,
+      engine: session.engine,
+      executorId: session.executorId,
+      workspace: session.workspace,
+      prompt,
+      resumeEngineSessionId: turn.turn === 1 ? '' : session.engineSessionId,
+      toolBridge: session.toolBridge,
+    });
+  }
+}

@@ -1,0 +1,80 @@
+import { Code } from '@connectrpc/connect';
+import type { SqlTransaction } from '@foundation/db';
+import { rpcError } from '@foundation/kit';
+
+export type SessionState = 'pending' | 'running' | 'idle' | 'completed' | 'failed' | 'cancelled';
+export type FinalSessionState = Extract<SessionState, 'completed' | 'failed' | 'cancelled'>;
+
+/** A session row as the service reads it. */
+export interface SessionRecord {
+  id: string;
+  orgId: string;
+  engine: string;
+  /** Empty while the first turn waits for a node. */
+  executorId: string;
+  workspace: string;
+  state: SessionState;
+  title: string;
+  engineSessionId: string;
+  engineVersion: string;
+  toolBridge: boolean;
+  turns: number;
+  lastSeq: number;
+  reason: string;
+  /** Empty for an agent.run session. */
+  createdBy: string;
+  /** Empty for a session a user opened. */
+  workflowRunId: string;
+  createdAt: Date;
+  updatedAt: Date;
+}
+
+export function isFinal(state: SessionState): state is FinalSessionState {
+  return state === 'completed' || state === 'failed' || state === 'cancelled';
+}
+
+/** An agent.run session lives for one turn: its turn's end is its own. */
+export function isAgentRun(session: SessionRecord): boolean {
+  return session.workflowRunId !== '';
+}
+
+export async function readSession(tx: SqlTransaction, sessionId: string): Promise<SessionRecord> {
+  return sessionOf(await tx.query('select * from session.agent_sessions where id = $1', [sessionId]), sessionId);
+}
+
+/** Reads and locks a session for a change; NOT_FOUND when it is not in the tenant's scope. */
+export async function lockSession(tx: SqlTransaction, sessionId: string): Promise<SessionRecord> {
+  return sessionOf(await tx.query('select * from session.agent_sessions where id = $1 for update', [sessionId]), sessionId);
+}
+
+function sessionOf(rows: Record<string, unknown>[], sessionId: string): SessionRecord {
+  if (!rows[0]) throw rpcError(Code.NotFound, 'NOT_FOUND', `session ${sessionId} does not exist in this organization`);
+  return sessionRecord(rows[0]);
+}
+
+export function sessionRecord(row: Record<string, unknown>): SessionRecord {
+  return {
+    id: row['id'] as string,
+    orgId: row['org_id'] as string,
+    engine: row['engine'] as string,
+    executorId: (row['executor_id'] as string | null) ?? '',
+    workspace: row['workspace'] as string,
+    state: row['state'] as SessionState,
+    title: row['title'] as string,
+    engineSessionId: row['engine_session_id'] as string,
+    engineVersion: row['engine_version'] as string,
+    toolBridge: row['tool_bridge'] as boolean,
+    turns: row['turns'] as number,
+    lastSeq: Number(row['last_seq']),
+    reason: row['reason'] as string,
+    createdBy: (row['created_by'] as string | null) ?? '',
+    workflowRunId: (row['workflow_run_id'] as string | null) ?? '',
+    createdAt: dateOf(row['created_at']),
+    updatedAt: dateOf(row['updated_at']),
+  };
+}
+
+/** Timestamp columns as a Date whichever driver configuration produced the row (Date or ISO text). */
+export function dateOf(value: unknown): Date {
+  return value instanceof Date ? value : new Date(value as string);
+}

@@ -1,0 +1,71 @@
+import { Code } from '@connectrpc/connect';
+import type { SqlTransaction } from '@foundation/db';
+import { rpcError } from '@foundation/kit';
+import { v7 as uuidv7 } from 'uuid';
+import { isFinal, lockSession, sessionRecord, type SessionRecord } from './session-record.js';
+import type { TurnState } from './turn-outcome.js';
+
+/** Turns: one brain task each, numbered per session. Helpers for SessionStore's transactions. */
+
+/** A turn: one brain task. */
+export interface TurnRecord {
+  taskId: string;
+  turn: number;
+  state: TurnState;
+  lastTaskSeq: number;
+}
+
+/** A session with the turn a call started or found. */
+export interface SessionTurn {
+  session: SessionRecord;
+  turn: TurnRecord;
+}
+
+export async function insertTurn(tx: SqlTransaction, orgId: string, sessionId: string, turn: number, now: Date): Promise<TurnRecord> {
+  const taskId = uuidv7();
+  await tx.query(
+    `insert into session.agent_session_turns (task_id, org_id, session_id, turn, state, created_at) values ($1, $2, $3, $4, 'pending', $5)`,
+    [taskId, orgId, sessionId, turn, now],
+  );
+  return { taskId, turn, state: 'pending', lastTaskSeq: 0 };
+}
+
+/** The task of the session's current turn while the session has not ended and the turn waits or runs. */
+export async function activeTaskOf(tx: SqlTransaction, session: SessionRecord): Promise<string | undefined> {
+  if (isFinal(session.state)) return undefined;
+  const turn = await readTurn(tx, session.id, session.turns);
+  return turn && (turn.state === 'pending' || turn.state === 'running') ? turn.taskId : undefined;
+}
+
+export async function readTurn(tx: SqlTransaction, sessionId: string, turn: number): Promise<TurnRecord | undefined> {
+  const rows = await tx.query('select * from session.agent_session_turns where session_id = $1 and turn = $2', [sessionId, turn]);
+  return rows[0] && turnRecord(rows[0]);
+}
+
+/** The session of an agent.run node attempt with its (only) turn. */
+export async function agentRunSession(tx: SqlTransaction, node: { runId: string; nodeId: string; attempt: number }): Promise<SessionTurn> {
+  const rows = await tx.query(
+    `select * from session.agent_sessions where workflow_run_id = $1 and workflow_node_id = $2 and workflow_attempt = $3`,
+    [node.runId, node.nodeId, node.attempt],
+  );
+  const session = sessionRecord(rows[0]!);
+  return { session, turn: (await readTurn(tx, session.id, 1))! };
+}
+
+/** Locks a task's session, then its turn (the order every change takes); NOT_FOUND for an unknown task. */
+export async function lockTask(tx: SqlTransaction, taskId: string): Promise<SessionTurn> {
+  const found = await tx.query<{ session_id: string }>('select session_id from session.agent_session_turns where task_id = $1', [taskId]);
+  if (!found[0]) throw rpcError(Code.NotFound, 'NOT_FOUND', `task ${taskId} is no turn of a session of this organization`);
+  const session = await lockSession(tx, found[0].session_id);
+  const rows = await tx.query('select * from session.agent_session_turns where task_id = $1 for update', [taskId]);
+  return { session, turn: turnRecord(rows[0]!) };
+}
+
+function turnRecord(row: Record<string, unknown>): TurnRecord {
+  return {
+    taskId: row['task_id'] as string,
+    turn: row['turn'] as number,
+    state: row['state'] as TurnState,
+    lastTaskSeq: Number(row['last_task_seq']),
+  };
+}

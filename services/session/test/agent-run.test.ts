@@ -1,0 +1,111 @@
+import { Code } from '@connectrpc/connect';
+import { AgentRunService, Session_State, TurnCompleted_Status, type WatchAgentRunResponse } from '@foundation/contracts';
+import { rpcError } from '@foundation/kit';
+import { expectRpcError, invalidFieldOf } from '@foundation/testing';
+import { expect } from 'chai';
+import { v7 as uuidv7 } from 'uuid';
+import { CODEX, completed, message, serviceCaller, started, startSessionBench, taskEvents, type SessionBench } from './session-fixtures.js';
+
+describe('AgentRunService', () => {
+  let bench: SessionBench;
+  before(async () => {
+    bench = await startSessionBench();
+  });
+  after(() => bench?.close());
+  beforeEach(() => bench.brain.reset());
+
+  const orgId = () => bench.orgA.orgId;
+  const start = (init: { runId?: string; nodeId?: string; attempt?: number; engine?: string; workspace?: string; prompt?: string } = {}) =>
+    bench.agentRuns.startAgentRun(
+      { orgId: orgId(), runId: uuidv7(), nodeId: 'agent', attempt: 1, engine: CODEX, workspace: 'repo', prompt: 'Summarize the issue', ...init },
+      bench.asExecution,
+    );
+
+  it('refuses user tokens and services other than execution (PERMISSION_DENIED, INTERNAL_ONLY)', async () => {
+    const asBrain = await serviceCaller(bench.platform, 'brain', AgentRunService.typeName);
+    for (const options of [bench.orgA.as, asBrain]) {
+      await expectRpcError(bench.agentRuns.startAgentRun({ orgId: orgId() }, options), Code.PermissionDenied, 'INTERNAL_ONLY');
+      await expectRpcError(bench.agentRuns.cancelAgentRun({ orgId: orgId(), sessionId: uuidv7() }, options), Code.PermissionDenied, 'INTERNAL_ONLY');
+    }
+  });
+
+  describe('StartAgentRun()', () => {
+    it('opens a one-turn session with the tool bridge, once per run, node and attempt', async () => {
+      const runId = uuidv7();
+      const { session } = await start({ runId });
+      expect(session).to.include({ state: Session_State.PENDING, workflowRunId: runId, createdBy: '', turns: 1 });
+      expect(bench.brain.started[0]).to.include({ toolBridge: true, prompt: 'Summarize the issue', engine: CODEX });
+      const again = await start({ runId });
+      expect(again.session!.id).to.equal(session!.id);
+      // Still waiting: the task is handed to the brain again under the same id, which the brain takes once.
+      expect(bench.brain.started.map((s) => s.taskId)).to.deep.equal([bench.brain.started[0]!.taskId, bench.brain.started[0]!.taskId]);
+      const [next, otherNode] = await Promise.all([start({ runId, attempt: 2 }), start({ runId, nodeId: 'other' })]);
+      expect(new Set([session!.id, next.session!.id, otherNode.session!.id]).size).to.equal(3);
+    });
+
+    it('validates as CreateSession does', async () => {
+      await expectRpcError(start({ engine: 'gateway.hosted.v1' }), Code.InvalidArgument, 'UNSUPPORTED_ENGINE');
+      const cases: [Parameters<typeof start>[0], string][] = [
+        [{ workspace: '../escape' }, 'workspace'],
+        [{ prompt: '' }, 'prompt'],
+        [{ runId: 'run' }, 'run_id'],
+        [{ nodeId: '' }, 'node_id'],
+        [{ attempt: 0 }, 'attempt'],
+      ];
+      for (const [init, field] of cases) {
+        expect(invalidFieldOf(await expectRpcError(start(init), Code.InvalidArgument, 'INVALID_FIELD'))).to.equal(field);
+      }
+    });
+
+    it('relays the brain refusing the task and leaves nothing behind, so a retry starts afresh', async () => {
+      const runId = uuidv7();
+      bench.brain.startAnswer = rpcError(Code.FailedPrecondition, 'ENGINE_NOT_AVAILABLE', 'no node offers gateway.codex.v2');
+      await expectRpcError(start({ runId }), Code.FailedPrecondition, 'ENGINE_NOT_AVAILABLE');
+      bench.brain.startAnswer = '';
+      const { session } = await start({ runId });
+      expect(session!.state).to.equal(Session_State.PENDING);
+      expect(new Set(bench.brain.started.map((s) => s.taskId)).size).to.equal(2);
+    });
+  });
+
+  describe('WatchAgentRun()', () => {
+    it('streams the turn and ends when it ends, the session COMPLETED', async () => {
+      const { session } = await start();
+      const taskId = bench.brain.started[0]!.taskId;
+      await bench.sink.recordTaskEvents({ orgId: orgId(), taskId, events: taskEvents(1, [started('s-1'), message('working')]) }, bench.asBrain);
+      const received: WatchAgentRunResponse[] = [];
+      const watching = (async () => {
+        for await (const res of bench.agentRuns.watchAgentRun({ orgId: orgId(), sessionId: session!.id }, bench.asExecution)) received.push(res);
+      })();
+      await bench.sink.recordTaskEvents({ orgId: orgId(), taskId, events: taskEvents(3, [completed(TurnCompleted_Status.SUCCESS)]) }, bench.asBrain);
+      await watching;
+      expect(received.map((r) => [Number(r.event!.seq), Session_State[r.state]])).to.deep.equal([
+        [1, 'RUNNING'],
+        [2, 'RUNNING'],
+        [3, 'COMPLETED'],
+      ]);
+      const last = received[2]!.event!.event!.kind;
+      expect(last.case === 'turnCompleted' && last.value.resultText).to.equal('done');
+    });
+
+    it('answers NOT_FOUND for a session of another organization', async () => {
+      const { session } = await start();
+      const watching = (async () => {
+        for await (const _ of bench.agentRuns.watchAgentRun({ orgId: bench.orgB.orgId, sessionId: session!.id }, bench.asExecution)) expect.fail('an event of another org');
+      })();
+      await expectRpcError(watching, Code.NotFound, 'NOT_FOUND');
+    });
+  });
+
+  describe('CancelAgentRun()', () => {
+    it('stops the task and ends the session as CANCELLED', async () => {
+      const { session } = await start();
+      await bench.agentRuns.cancelAgentRun({ orgId: orgId(), sessionId: session!.id }, bench.asExecution);
+      await bench.agentRuns.cancelAgentRun({ orgId: orgId(), sessionId: session!.id }, bench.asExecution);
+      expect(bench.brain.cancelled.map((c) => c.taskId)).to.deep.equal([bench.brain.started[0]!.taskId]);
+      const { session: ended } = await bench.sessions.getSession({ sessionId: session!.id }, bench.orgA.as);
+      expect(ended).to.include({ state: Session_State.CANCELLED, reason: 'cancelled by its workflow run' });
+      await expectRpcError(bench.agentRuns.cancelAgentRun({ orgId: orgId(), sessionId: uuidv7() }, bench.asExecution), Code.NotFound, 'NOT_FOUND');
+    });
+  });
+});
