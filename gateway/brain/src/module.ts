@@ -79,7 +79,7 @@ export async function createBrainModule(options: BrainModuleOptions): Promise<Se
     registry,
     signals,
     dispatcher: new TaskDispatcher(tasks, options.sink, options.leaseTtlMs, log),
-    relay: new TaskEventRelay(tasks, options.sink, log),
+    relay: new TaskEventRelay(tasks, options.sink, closer, log),
     closer,
     bridge: new ToolBridge(options.catalog, options.secrets, options.connectors, log),
     policy: { heartbeatIntervalMs: options.heartbeatIntervalMs, leaseTtlMs: options.leaseTtlMs, instanceId },

@@ -1,7 +1,7 @@
 import { create } from '@bufbuild/protobuf';
 import { ConnectResponseSchema, type ConnectResponse } from '@foundation/contracts';
+import { Outbox } from '@foundation/kit';
 import type { CredentialOwner } from './executor-store.js';
-import { Outbox } from './outbox.js';
 
 type ResponseKind = Exclude<ConnectResponse['kind'], { case: undefined }>;
 

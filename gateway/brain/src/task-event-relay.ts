@@ -1,24 +1,34 @@
 import { create } from '@bufbuild/protobuf';
-import { Code, type Client } from '@connectrpc/connect';
+import { Code, ConnectError, type Client } from '@connectrpc/connect';
 import { AckSchema, CancelTaskSchema, type SessionTaskSinkService, type TaskEvents } from '@foundation/contracts';
 import { isUuid, rpcError, type Logger } from '@foundation/kit';
 import type { NodeConnection } from './node-connection.js';
+import type { TaskCloser } from './task-closer.js';
 import { isTurnCompleted } from './task-messages.js';
-import type { TaskStore } from './task-store.js';
+import type { TaskLeaseRef, TaskStore } from './task-store.js';
 
 /** The most events one TaskEvents message may carry (brain.proto). */
 export const MAX_EVENTS_PER_MESSAGE = 256;
 
 /**
+ * Why the brain ends a task the session service has no session for. TASK_NOT_HELD makes the node drop the
+ * task without reporting on it: nobody could store what it reports.
+ */
+const ORPHANED_TASK_REASON = 'TASK_NOT_HELD: the task has no session any more (its session was removed), so the brain ended it';
+
+/**
  * Moves a node's task events to the session service and acknowledges what it persisted. The Ack goes out
  * only after the session service answered, so an event the node no longer keeps is always stored; when
  * the session service cannot take events now, nothing is acknowledged and the node sends them again after
- * it reconnects. Events at or below the seq already persisted are not forwarded again.
+ * it reconnects. Events at or below the seq already persisted are not forwarded again. A task the session
+ * service does not know (its session rows were removed, e.g. after StartTask timed out on the session's
+ * side) would be resent forever: the brain ends it instead.
  */
 export class TaskEventRelay {
   constructor(
     private readonly tasks: TaskStore,
     private readonly sink: Client<typeof SessionTaskSinkService>,
+    private readonly closer: TaskCloser,
     private readonly log: Logger,
   ) {}
 
@@ -45,6 +55,10 @@ export class TaskEventRelay {
     try {
       persistedSeq = Number((await this.sink.recordTaskEvents({ orgId: connection.orgId, taskId: task.taskId, events: fresh })).persistedSeq);
     } catch (error) {
+      if (error instanceof ConnectError && error.code === Code.NotFound) {
+        await this.endOrphaned(connection, lease);
+        return;
+      }
       this.log.warn({ taskId: task.taskId, error: (error as Error).message }, 'the session service did not take task events; they stay unacknowledged');
       return;
     }
@@ -52,6 +66,15 @@ export class TaskEventRelay {
     await this.tasks.recordPersisted(connection.orgId, connection.executorId, lease, persistedSeq, completed);
     sendAck(connection, task.taskId, persistedSeq);
     if (completed) void connection.requestDispatch();
+  }
+
+  /** Ends a task the session service has no session for, frees its place on the node, and tells the node to drop it. */
+  private async endOrphaned(connection: NodeConnection, lease: TaskLeaseRef): Promise<void> {
+    this.log.warn({ taskId: lease.taskId, executorId: connection.executorId }, 'the session service has no session for a task; ending it');
+    const closing = await this.tasks.closeHeld(connection.orgId, connection.executorId, lease, ORPHANED_TASK_REASON);
+    if (closing) await this.closer.finish(closing);
+    connection.send({ case: 'cancelTask', value: create(CancelTaskSchema, { taskId: lease.taskId, reason: ORPHANED_TASK_REASON }) });
+    void connection.requestDispatch();
   }
 
   /**

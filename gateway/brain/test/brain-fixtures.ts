@@ -1,11 +1,20 @@
 import { randomUUID } from 'node:crypto';
+import { create } from '@bufbuild/protobuf';
 import { createClient } from '@connectrpc/connect';
 import { createGrpcTransport } from '@connectrpc/connect-node';
-import { create } from '@bufbuild/protobuf';
-import { NodeFactsSchema, StartTaskRequestSchema, TaskService, type StartTaskRequest, type StartTaskResponse } from '@foundation/contracts';
+import { StartTaskRequestSchema, TaskService, type StartTaskRequest, type StartTaskResponse } from '@foundation/contracts';
 import { SERVICE_TOKEN_HEADER, ServiceTokenIssuer } from '@foundation/kit';
-import { inOrg, orgWithRoles, startTestPlatform, type OrgWithRoles, type TestPlatform } from '@foundation/testing';
-import { SimulatedNode, type SimulatedNodeOptions } from './simulated-node.js';
+import {
+  inOrg,
+  orgWithRoles,
+  pairNode,
+  SimulatedNode,
+  startTestPlatform,
+  type OrgWithRoles,
+  type PairedNode,
+  type SimulatedNodeOptions,
+  type TestPlatform,
+} from '@foundation/testing';
 
 /** Heartbeats fast enough that liveness tests take a second, not thirty. */
 export const TEST_HEARTBEAT_MS = 300;
@@ -17,7 +26,7 @@ export interface BrainBench {
   asAdmin(org?: OrgWithRoles): ReturnType<typeof inOrg>;
   asMember(org?: OrgWithRoles): ReturnType<typeof inOrg>;
   /** Pairs a new node in `org` (org A by default) and returns its id and credential. */
-  pair(org?: OrgWithRoles, name?: string): Promise<{ executorId: string; credential: string }>;
+  pair(org?: OrgWithRoles, name?: string): Promise<PairedNode>;
   /** Opens a Connect stream as a node; closed by `close`. */
   connect(options: Omit<SimulatedNodeOptions, 'baseUrl'>): SimulatedNode;
   /** Calls TaskService as the session service does (service token, caller "session"). */
@@ -45,15 +54,7 @@ export async function startBrainBench(env: Record<string, string> = {}): Promise
     b,
     asAdmin: (org = a) => inOrg(org.admin, org.org.id),
     asMember: (org = a) => inOrg(org.member, org.org.id),
-    pair: async (org = a, name = `node-${randomUUID().slice(0, 8)}`) => {
-      const { code } = await platform.grpc.pairing.createPairingCode({ label: name }, inOrg(org.admin, org.org.id));
-      const paired = await platform.grpc.pairing.pair({
-        code,
-        name,
-        facts: create(NodeFactsSchema, { hostname: name, os: 'linux', arch: 'x64', agentVersion: '0.1.0' }),
-      });
-      return { executorId: paired.executorId, credential: paired.credential };
-    },
+    pair: (org = a, name) => pairNode(platform.grpc, inOrg(org.admin, org.org.id), name),
     connect: (options) => {
       const node = new SimulatedNode({ baseUrl: platform.baseUrl, ...options });
       nodes.push(node);
@@ -75,17 +76,4 @@ export async function startBrainBench(env: Record<string, string> = {}): Promise
 /** A StartTask request for Claude Code in org `orgId`, with a fresh task id. */
 export function taskRequest(orgId: string, overrides: Partial<Omit<StartTaskRequest, '$typeName' | '$unknown'>> = {}): StartTaskRequest {
   return create(StartTaskRequestSchema, { orgId, taskId: randomUUID(), engine: 'gateway.claude.v2', workspace: 'my-repo', prompt: 'fix the tests', ...overrides });
-}
-
-/** Waits until `check` passes (it throws until then), polling every 50 ms, up to `timeoutMs`. */
-export async function eventually<T>(check: () => Promise<T>, timeoutMs = 5_000): Promise<T> {
-  const deadline = Date.now() + timeoutMs;
-  for (;;) {
-    try {
-      return await check();
-    } catch (e) {
-      if (Date.now() > deadline) throw e;
-      await new Promise((resolve) => setTimeout(resolve, 50));
-    }
-  }
 }

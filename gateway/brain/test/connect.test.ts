@@ -3,10 +3,9 @@ import { create } from '@bufbuild/protobuf';
 import { durationMs } from '@bufbuild/protobuf/wkt';
 import { Code } from '@connectrpc/connect';
 import { Executor_State, HeartbeatSchema, HeldTaskSchema } from '@foundation/contracts';
-import { expectRpcError, invalidFieldOf } from '@foundation/testing';
+import { defaultHello, eventually, expectRpcError, invalidFieldOf, type SimulatedNode } from '@foundation/testing';
 import { expect } from 'chai';
-import { startBrainBench, eventually, TEST_HEARTBEAT_MS, type BrainBench } from './brain-fixtures.js';
-import { defaultHello, type SimulatedNode } from './simulated-node.js';
+import { startBrainBench, TEST_HEARTBEAT_MS, type BrainBench } from './brain-fixtures.js';
 
 describe('BrainService: Connect()', () => {
   let bench: BrainBench;

@@ -1,10 +1,9 @@
 import { Code } from '@connectrpc/connect';
 import { buildTargets, parseTargets, readConfig, type RunningTargets } from '@foundation/cli';
 import { createLogger } from '@foundation/kit';
-import { expectRpcError, withDatabase } from '@foundation/testing';
+import { expectRpcError, SimulatedNode, withDatabase } from '@foundation/testing';
 import { expect } from 'chai';
 import { startBrainBench, taskRequest, TEST_HEARTBEAT_MS, type BrainBench } from './brain-fixtures.js';
-import { SimulatedNode } from './simulated-node.js';
 
 /**
  * Two brain instances on one database and one Redis: the platform (every target) and a second process

@@ -3,10 +3,9 @@ import { create } from '@bufbuild/protobuf';
 import { durationMs } from '@bufbuild/protobuf/wkt';
 import { Code } from '@connectrpc/connect';
 import { EngineInstallationSchema, TaskEventSchema, TaskEventsSchema, TaskRejectedSchema } from '@foundation/contracts';
-import { expectRpcError, invalidFieldOf, withDatabase } from '@foundation/testing';
+import { defaultHello, expectRpcError, invalidFieldOf, withDatabase } from '@foundation/testing';
 import { expect } from 'chai';
 import { startBrainBench, taskRequest, type BrainBench } from './brain-fixtures.js';
-import { defaultHello } from './simulated-node.js';
 
 const LEASE_MS = 1_000;
 
@@ -165,18 +164,34 @@ describe('TaskService and dispatch (no session service needed)', () => {
       expect((await node.next('cancelTask', (c) => c.taskId === task!.taskId)).reason).to.match(/^TASK_NOT_HELD/);
     });
 
-    it('acknowledges nothing the session service did not persist (here: a task it does not know)', async () => {
-      const { node } = await onlineNode();
-      await bench.startTask(taskRequest(orgA()));
+    it('ends a task the session service has no session for: no Ack, the node told to drop it, its place freed', async () => {
+      const { node } = await onlineNode(defaultHello({ capacity: 1 }));
+      // Started straight on the brain, so no session has the task: as when the session service gave up on
+      // StartTask and removed the session's rows.
+      const orphan = taskRequest(orgA());
+      await bench.startTask(orphan);
       const { task } = await node.next('assignTask');
       node.running.set(task!.taskId, task!.leaseToken);
+      const waiting = taskRequest(orgA());
+      await bench.startTask(waiting);
       node.send({
         case: 'taskEvents',
         value: create(TaskEventsSchema, { taskId: task!.taskId, leaseToken: task!.leaseToken, events: [create(TaskEventSchema, { seq: 1n })] }),
       });
-      await new Promise((resolve) => setTimeout(resolve, 500));
+      const cancel = await node.next('cancelTask', (c) => c.taskId === orphan.taskId);
+      expect(cancel.reason).to.equal('TASK_NOT_HELD: the task has no session any more (its session was removed), so the brain ended it');
+      node.running.delete(orphan.taskId);
+      expect((await node.next('assignTask', (a) => a.task!.taskId === waiting.taskId)).task!.prompt).to.equal('fix the tests');
+      const state = await withDatabase(bench.platform, 'superuser', async (sql) => (await sql.query('select state, closing_reason from brain.tasks where id = $1', [orphan.taskId])).rows[0]);
+      expect(state).to.deep.equal({ state: 'ended', closing_reason: cancel.reason });
       expect(node.all('ack')).to.have.length(0);
-      expect(node.all('cancelTask')).to.have.length(0);
+      // Resending is answered the same way, never with an Ack.
+      node.send({
+        case: 'taskEvents',
+        value: create(TaskEventsSchema, { taskId: task!.taskId, leaseToken: task!.leaseToken, events: [create(TaskEventSchema, { seq: 1n })] }),
+      });
+      await node.next('cancelTask', (c) => c.taskId === orphan.taskId && c.reason.startsWith('TASK_NOT_HELD: this node does not hold'));
+      expect(node.all('ack')).to.have.length(0);
     });
 
     it('ends the stream with INVALID_ARGUMENT for more than 256 events in one message', async () => {

@@ -12,10 +12,9 @@ import {
   type AgentEvent,
   type Task,
 } from '@foundation/contracts';
-import { withDatabase } from '@foundation/testing';
+import { defaultHello, eventually, withDatabase, type SimulatedNode } from '@foundation/testing';
 import { expect } from 'chai';
-import { eventually, startBrainBench, type BrainBench } from './brain-fixtures.js';
-import { defaultHello, type SimulatedNode } from './simulated-node.js';
+import { startBrainBench, type BrainBench } from './brain-fixtures.js';
 
 const LEASE_MS = 1_000;
 

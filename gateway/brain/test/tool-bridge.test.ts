@@ -2,10 +2,9 @@ import { randomUUID } from 'node:crypto';
 import { create, toJson, type JsonObject } from '@bufbuild/protobuf';
 import { ValueSchema, type Value } from '@bufbuild/protobuf/wkt';
 import { ConnectResponseSchema, ToolCallSchema, type Task, type ToolResult } from '@foundation/contracts';
-import { startEffectServer, withDatabase, type EffectServer } from '@foundation/testing';
+import { startEffectServer, withDatabase, type EffectServer, type SimulatedNode } from '@foundation/testing';
 import { expect } from 'chai';
 import { startBrainBench, taskRequest, type BrainBench } from './brain-fixtures.js';
-import type { SimulatedNode } from './simulated-node.js';
 
 const SECRET_VALUE = 'xoxb-very-secret-token-1234';
 

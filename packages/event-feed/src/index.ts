@@ -1,1 +1,2 @@
-export {};
+export { EventFeed, type FeedSubscription } from './event-feed.js';
+export { Wakeup } from './wakeup.js';

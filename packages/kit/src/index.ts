@@ -28,3 +28,4 @@ export { assertOwnerOrAdmin, roleFromProto, roleToProto } from './tenant-role.js
 export { createDeferredTransportFactory, createServiceClient } from './client-factory.js';
 export type { ServiceLocation, TransportFactory } from './client-factory.js';
 export { InvalidServiceTokenError, SERVICE_KEY_MIN_BYTES, SERVICE_TOKEN_HEADER, ServiceTokenIssuer, ServiceTokenVerifier } from './service-identity.js';
+export { Outbox } from './outbox.js';

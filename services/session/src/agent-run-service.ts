@@ -1,7 +1,7 @@
 import type { HandlerContext, ServiceImpl } from '@connectrpc/connect';
 import type { AgentRunService, CancelAgentRunRequest, StartAgentRunRequest, WatchAgentRunRequest } from '@foundation/contracts';
+import type { EventFeed } from '@foundation/event-feed';
 import { assertValid, nameViolations, requireServiceCaller, uuidViolations } from '@foundation/kit';
-import type { SessionEventFeed } from './session-event-feed.js';
 import type { SessionLifecycle } from './session-lifecycle.js';
 import { sessionMessage } from './session-messages.js';
 import {
@@ -26,7 +26,7 @@ export class AgentRunServiceImpl implements ServiceImpl<typeof AgentRunService> 
   constructor(
     private readonly store: SessionStore,
     private readonly lifecycle: SessionLifecycle,
-    private readonly feed: SessionEventFeed,
+    private readonly feed: EventFeed,
   ) {}
 
   async startAgentRun(req: StartAgentRunRequest, ctx: HandlerContext) {

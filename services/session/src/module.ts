@@ -1,15 +1,18 @@
 import type { Client } from '@connectrpc/connect';
 import { AgentRunService, SessionService, SessionTaskSinkService, type TaskService } from '@foundation/contracts';
 import { createSqlPool, querySql } from '@foundation/db';
+import { EventFeed } from '@foundation/event-feed';
 import type { Logger, ServiceModule } from '@foundation/kit';
 import type { Redis } from 'ioredis';
 import { AgentRunServiceImpl } from './agent-run-service.js';
 import { BrainTasks } from './brain-tasks.js';
-import { SessionEventFeed } from './session-event-feed.js';
 import { SessionLifecycle } from './session-lifecycle.js';
 import { SessionServiceImpl } from './session-service.js';
 import { SessionStore } from './session-store.js';
 import { TaskSinkServiceImpl } from './task-sink-service.js';
+
+/** The Redis channels that announce a session's changes (the session id follows). */
+const SESSION_EVENTS_CHANNEL_PREFIX = 'foundation:session:events:';
 
 export interface SessionModuleOptions {
   /** The app role's connection string (not the schema owner's). */
@@ -32,7 +35,7 @@ export interface SessionModuleOptions {
  */
 export async function createSessionModule(options: SessionModuleOptions): Promise<ServiceModule> {
   const pool = createSqlPool(options.databaseUrl, options.databasePoolMax);
-  const feed = new SessionEventFeed(options.redis, options.redisUrl, options.log);
+  const feed = new EventFeed(options.redis, options.redisUrl, SESSION_EVENTS_CHANNEL_PREFIX, options.log);
   await feed.connect();
   const store = new SessionStore(pool);
   const lifecycle = new SessionLifecycle(store, new BrainTasks(options.tasks, options.brainCallTimeoutMs, options.log), feed);

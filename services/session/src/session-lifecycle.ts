@@ -1,5 +1,5 @@
+import type { EventFeed } from '@foundation/event-feed';
 import type { BrainTasks } from './brain-tasks.js';
-import type { SessionEventFeed } from './session-event-feed.js';
 import type { SessionRecord } from './session-record.js';
 import type { NewSession, SessionStore } from './session-store.js';
 import type { SessionTurn } from './session-turn.js';
@@ -13,7 +13,7 @@ export class SessionLifecycle {
   constructor(
     private readonly store: SessionStore,
     private readonly brain: BrainTasks,
-    private readonly feed: SessionEventFeed,
+    private readonly feed: EventFeed,
   ) {}
 
   /**

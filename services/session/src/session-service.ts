@@ -10,9 +10,9 @@ import type {
   SessionService,
   WatchSessionRequest,
 } from '@foundation/contracts';
+import type { EventFeed } from '@foundation/event-feed';
 import { assertValid, pageOf, readPage, requireCaller, requireTenant, uuidViolations } from '@foundation/kit';
 import { sessionEventMessage, sessionMessage } from './session-messages.js';
-import type { SessionEventFeed } from './session-event-feed.js';
 import type { SessionLifecycle } from './session-lifecycle.js';
 import {
   afterSeqViolations,
@@ -34,7 +34,7 @@ export class SessionServiceImpl implements ServiceImpl<typeof SessionService> {
   constructor(
     private readonly store: SessionStore,
     private readonly lifecycle: SessionLifecycle,
-    private readonly feed: SessionEventFeed,
+    private readonly feed: EventFeed,
   ) {}
 
   async createSession(req: CreateSessionRequest, ctx: HandlerContext) {

@@ -1,9 +1,8 @@
 import type { Session_State, SessionEvent } from '@foundation/contracts';
+import { Wakeup, type EventFeed } from '@foundation/event-feed';
 import { sessionEventMessage, stateAfter } from './session-messages.js';
-import type { SessionEventFeed } from './session-event-feed.js';
 import { isFinal } from './session-record.js';
 import type { SessionStore } from './session-store.js';
-import { Wakeup } from './wakeup.js';
 
 const WATCH_BATCH = 500;
 /** How long a watcher sleeps without a notification before it reads again anyway (a lost message). */
@@ -18,7 +17,7 @@ const WATCH_POLL_MS = 5_000;
  */
 export async function* watchSessionEvents(
   store: SessionStore,
-  feed: SessionEventFeed,
+  feed: EventFeed,
   orgId: string,
   sessionId: string,
   afterSeq: number,

@@ -1,7 +1,7 @@
 import type { HandlerContext, ServiceImpl } from '@connectrpc/connect';
 import type { RecordTaskAssignedRequest, RecordTaskEventsRequest, SessionTaskSinkService, TaskEvent } from '@foundation/contracts';
+import type { EventFeed } from '@foundation/event-feed';
 import { assertValid, requireServiceCaller, uuidViolations, type FieldViolation } from '@foundation/kit';
-import type { SessionEventFeed } from './session-event-feed.js';
 import type { SessionStore } from './session-store.js';
 
 /** More than the brain's stream carries in one message (256), for a brain that batches a few together. */
@@ -14,7 +14,7 @@ const EVENTS_MAX = 1000;
 export class TaskSinkServiceImpl implements ServiceImpl<typeof SessionTaskSinkService> {
   constructor(
     private readonly store: SessionStore,
-    private readonly feed: SessionEventFeed,
+    private readonly feed: EventFeed,
   ) {}
 
   async recordTaskAssigned(req: RecordTaskAssignedRequest, ctx: HandlerContext) {

@@ -1,10 +1,22 @@
 import { Code } from '@connectrpc/connect';
 import { AgentRunService, Session_State, TurnCompleted_Status, type WatchAgentRunResponse } from '@foundation/contracts';
-import { rpcError } from '@foundation/kit';
 import { expectRpcError, invalidFieldOf } from '@foundation/testing';
 import { expect } from 'chai';
 import { v7 as uuidv7 } from 'uuid';
-import { CODEX, completed, message, serviceCaller, started, startSessionBench, taskEvents, type SessionBench } from './session-fixtures.js';
+import {
+  brainTask,
+  brainTaskCountOf,
+  CODEX,
+  completed,
+  message,
+  serviceCaller,
+  sessionCountOf,
+  started,
+  startSessionBench,
+  taskEvents,
+  taskOfTurn,
+  type SessionBench,
+} from './session-fixtures.js';
 
 describe('AgentRunService', () => {
   let bench: SessionBench;
@@ -12,10 +24,9 @@ describe('AgentRunService', () => {
     bench = await startSessionBench();
   });
   after(() => bench?.close());
-  beforeEach(() => bench.brain.reset());
 
   const orgId = () => bench.orgA.orgId;
-  const start = (init: { runId?: string; nodeId?: string; attempt?: number; engine?: string; workspace?: string; prompt?: string } = {}) =>
+  const start = (init: { orgId?: string; runId?: string; nodeId?: string; attempt?: number; engine?: string; workspace?: string; prompt?: string; executorId?: string } = {}) =>
     bench.agentRuns.startAgentRun(
       { orgId: orgId(), runId: uuidv7(), nodeId: 'agent', attempt: 1, engine: CODEX, workspace: 'repo', prompt: 'Summarize the issue', ...init },
       bench.asExecution,
@@ -34,11 +45,13 @@ describe('AgentRunService', () => {
       const runId = uuidv7();
       const { session } = await start({ runId });
       expect(session).to.include({ state: Session_State.PENDING, workflowRunId: runId, createdBy: '', turns: 1 });
-      expect(bench.brain.started[0]).to.include({ toolBridge: true, prompt: 'Summarize the issue', engine: CODEX });
+      const taskId = await taskOfTurn(bench, session!.id, 1);
+      expect(await brainTask(bench, taskId)).to.include({ state: 'pending', tool_bridge: true, prompt: 'Summarize the issue', engine: CODEX });
       const again = await start({ runId });
       expect(again.session!.id).to.equal(session!.id);
       // Still waiting: the task is handed to the brain again under the same id, which the brain takes once.
-      expect(bench.brain.started.map((s) => s.taskId)).to.deep.equal([bench.brain.started[0]!.taskId, bench.brain.started[0]!.taskId]);
+      expect(await brainTask(bench, taskId)).to.include({ state: 'pending' });
+      expect(await taskOfTurn(bench, again.session!.id, 1)).to.equal(taskId);
       const [next, otherNode] = await Promise.all([start({ runId, attempt: 2 }), start({ runId, nodeId: 'other' })]);
       expect(new Set([session!.id, next.session!.id, otherNode.session!.id]).size).to.equal(3);
     });
@@ -58,20 +71,25 @@ describe('AgentRunService', () => {
     });
 
     it('relays the brain refusing the task and leaves nothing behind, so a retry starts afresh', async () => {
+      const tenant = await bench.newTenant();
+      const paired = await bench.pair(tenant);
       const runId = uuidv7();
-      bench.brain.startAnswer = rpcError(Code.FailedPrecondition, 'ENGINE_NOT_AVAILABLE', 'no node offers gateway.codex.v2');
-      await expectRpcError(start({ runId }), Code.FailedPrecondition, 'ENGINE_NOT_AVAILABLE');
-      bench.brain.startAnswer = '';
-      const { session } = await start({ runId });
-      expect(session!.state).to.equal(Session_State.PENDING);
-      expect(new Set(bench.brain.started.map((s) => s.taskId)).size).to.equal(2);
+      // The node is paired but not connected yet, so it offers no engine.
+      await expectRpcError(start({ orgId: tenant.orgId, runId, executorId: paired.executorId }), Code.FailedPrecondition, 'ENGINE_NOT_AVAILABLE');
+      expect(await sessionCountOf(bench, tenant.orgId)).to.equal(0);
+      const { node } = await bench.onlineNode(tenant);
+      const { session } = await start({ orgId: tenant.orgId, runId });
+      expect(session!.state).to.equal(Session_State.RUNNING);
+      const { task } = await node.next('assignTask');
+      expect(task).to.include({ taskId: await taskOfTurn(bench, session!.id, 1), toolBridge: true });
+      expect(await brainTaskCountOf(bench, tenant.orgId)).to.equal(1);
     });
   });
 
   describe('WatchAgentRun()', () => {
     it('streams the turn and ends when it ends, the session COMPLETED', async () => {
       const { session } = await start();
-      const taskId = bench.brain.started[0]!.taskId;
+      const taskId = await taskOfTurn(bench, session!.id, 1);
       await bench.sink.recordTaskEvents({ orgId: orgId(), taskId, events: taskEvents(1, [started('s-1'), message('working')]) }, bench.asBrain);
       const received: WatchAgentRunResponse[] = [];
       const watching = (async () => {
@@ -102,7 +120,8 @@ describe('AgentRunService', () => {
       const { session } = await start();
       await bench.agentRuns.cancelAgentRun({ orgId: orgId(), sessionId: session!.id }, bench.asExecution);
       await bench.agentRuns.cancelAgentRun({ orgId: orgId(), sessionId: session!.id }, bench.asExecution);
-      expect(bench.brain.cancelled.map((c) => c.taskId)).to.deep.equal([bench.brain.started[0]!.taskId]);
+      const task = await brainTask(bench, await taskOfTurn(bench, session!.id, 1));
+      expect(task).to.include({ state: 'ended', closing_status: 'cancelled', closing_reason: 'cancelled by its workflow run' });
       const { session: ended } = await bench.sessions.getSession({ sessionId: session!.id }, bench.orgA.as);
       expect(ended).to.include({ state: Session_State.CANCELLED, reason: 'cancelled by its workflow run' });
       await expectRpcError(bench.agentRuns.cancelAgentRun({ orgId: orgId(), sessionId: uuidv7() }, bench.asExecution), Code.NotFound, 'NOT_FOUND');

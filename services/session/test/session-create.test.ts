@@ -1,12 +1,9 @@
-import { Code, ConnectError, createClient } from '@connectrpc/connect';
-import { createGrpcTransport } from '@connectrpc/connect-node';
-import { SessionService, Session_State } from '@foundation/contracts';
-import { findFreePort } from '@foundation/db';
-import { rpcError } from '@foundation/kit';
+import { Code } from '@connectrpc/connect';
+import { Session_State } from '@foundation/contracts';
 import { expectRpcError, invalidFieldOf } from '@foundation/testing';
 import { expect } from 'chai';
 import { v7 as uuidv7 } from 'uuid';
-import { CODEX, EXECUTOR_ID, sessionCountOf, sessionServer, startSessionBench, type SessionBench } from './session-fixtures.js';
+import { brainTask, brainTaskCountOf, CODEX, sessionCountOf, sessionsWithoutBrain, startSessionBench, taskOfTurn, type SessionBench } from './session-fixtures.js';
 
 describe('SessionService', () => {
   let bench: SessionBench;
@@ -14,41 +11,53 @@ describe('SessionService', () => {
     bench = await startSessionBench();
   });
   after(() => bench?.close());
-  beforeEach(() => bench.brain.reset());
 
-  const create = (init: { engine?: string; workspace?: string; prompt?: string; executorId?: string; toolBridge?: boolean }) =>
-    bench.sessions.createSession({ engine: CODEX, workspace: 'my-repo', prompt: 'Fix the failing test', ...init }, bench.orgA.as);
+  const create = (init: { engine?: string; workspace?: string; prompt?: string; executorId?: string; toolBridge?: boolean }, as = bench.orgA.as) =>
+    bench.sessions.createSession({ engine: CODEX, workspace: 'my-repo', prompt: 'Fix the failing test', ...init }, as);
 
   describe('CreateSession()', () => {
-    it('opens a PENDING session and hands its first turn to the brain as a task', async () => {
+    it('opens a PENDING session and hands its first turn to the brain as a task, pending while no node is connected', async () => {
       const { session } = await create({ prompt: 'Fix the failing test\nin src/app.ts', toolBridge: true });
       expect(session!.state).to.equal(Session_State.PENDING);
       expect(session!).to.include({ engine: CODEX, workspace: 'my-repo', title: 'Fix the failing test', turns: 1, executorId: '', createdBy: bench.orgA.account.userId });
       expect(session!.lastSeq).to.equal(0n);
-      expect(bench.brain.started).to.have.length(1);
-      const task = bench.brain.started[0]!;
-      expect(task).to.include({ orgId: bench.orgA.orgId, engine: CODEX, workspace: 'my-repo', prompt: 'Fix the failing test\nin src/app.ts', resumeEngineSessionId: '', toolBridge: true });
+      const task = await brainTask(bench, await taskOfTurn(bench, session!.id, 1));
+      expect(task).to.include({
+        org_id: bench.orgA.orgId,
+        state: 'pending',
+        engine: CODEX,
+        workspace: 'my-repo',
+        prompt: 'Fix the failing test\nin src/app.ts',
+        resume_engine_session_id: '',
+        tool_bridge: true,
+        requested_executor_id: null,
+      });
       const { session: read } = await bench.sessions.getSession({ sessionId: session!.id }, bench.orgA.as);
       expect(read!.id).to.equal(session!.id);
     });
 
     it('is RUNNING on the node at once when the brain assigned the task at once', async () => {
-      bench.brain.startAnswer = EXECUTOR_ID;
-      const { session } = await create({ executorId: EXECUTOR_ID });
+      const tenant = await bench.newTenant();
+      const { executorId, node } = await bench.onlineNode(tenant);
+      const { session } = await create({ executorId }, tenant.as);
       expect(session!.state).to.equal(Session_State.RUNNING);
-      expect(session!.executorId).to.equal(EXECUTOR_ID);
-      expect(bench.brain.started[0]!.executorId).to.equal(EXECUTOR_ID);
+      expect(session!.executorId).to.equal(executorId);
+      const taskId = await taskOfTurn(bench, session!.id, 1);
+      expect(await brainTask(bench, taskId)).to.include({ state: 'assigned', requested_executor_id: executorId, assigned_executor_id: executorId });
+      expect((await node.next('assignTask')).task).to.include({ taskId, engine: CODEX, prompt: 'Fix the failing test' });
     });
 
     it('refuses an engine that does not exist (INVALID_ARGUMENT, UNSUPPORTED_ENGINE), naming those that do', async () => {
+      const tasksBefore = await brainTaskCountOf(bench, bench.orgA.orgId);
       for (const engine of ['gateway.gpt.v1', '', 'codex']) {
         const error = await expectRpcError(create({ engine }), Code.InvalidArgument, 'UNSUPPORTED_ENGINE');
         expect(error.rawMessage).to.contain('gateway.codex.v2, gateway.claude.v2, gateway.opencode.v2');
       }
-      expect(bench.brain.started).to.have.length(0);
+      expect(await brainTaskCountOf(bench, bench.orgA.orgId)).to.equal(tasksBefore);
     });
 
     it('refuses a bad workspace, prompt or executor id (INVALID_FIELD), naming the field', async () => {
+      const tasksBefore = await brainTaskCountOf(bench, bench.orgA.orgId);
       const cases: [Parameters<typeof create>[0], string][] = [
         [{ workspace: '../x' }, 'workspace'],
         [{ workspace: 'repo/../../x' }, 'workspace'],
@@ -66,7 +75,7 @@ describe('SessionService', () => {
         const error = await expectRpcError(create(init), Code.InvalidArgument, 'INVALID_FIELD');
         expect(invalidFieldOf(error), JSON.stringify(init).slice(0, 80)).to.equal(field);
       }
-      expect(bench.brain.started).to.have.length(0);
+      expect(await brainTaskCountOf(bench, bench.orgA.orgId)).to.equal(tasksBefore);
     });
 
     it('accepts a nested workspace and a prompt of exactly 256 KiB', async () => {
@@ -77,37 +86,30 @@ describe('SessionService', () => {
 
     it('relays the brain refusing the task (NOT_FOUND, ENGINE_NOT_AVAILABLE) and leaves no session behind', async () => {
       const before = await sessionCountOf(bench, bench.orgA.orgId);
-      bench.brain.startAnswer = rpcError(Code.NotFound, 'NOT_FOUND', 'executor x does not exist in this organization');
-      await expectRpcError(create({ executorId: EXECUTOR_ID }), Code.NotFound, 'NOT_FOUND');
-      bench.brain.startAnswer = rpcError(Code.FailedPrecondition, 'ENGINE_NOT_AVAILABLE', 'the node does not offer gateway.codex.v2');
-      await expectRpcError(create({ executorId: EXECUTOR_ID }), Code.FailedPrecondition, 'ENGINE_NOT_AVAILABLE');
-      expect(bench.brain.started).to.have.length(2);
+      const tasksBefore = await brainTaskCountOf(bench, bench.orgA.orgId);
+      await expectRpcError(create({ executorId: uuidv7() }), Code.NotFound, 'NOT_FOUND');
+      // Paired but never connected: the node offers no engine yet.
+      const { executorId } = await bench.pair(bench.orgA);
+      const error = await expectRpcError(create({ executorId }), Code.FailedPrecondition, 'ENGINE_NOT_AVAILABLE');
+      expect(error.rawMessage).to.contain(`does not offer ${CODEX}`);
       expect(await sessionCountOf(bench, bench.orgA.orgId)).to.equal(before);
+      expect(await brainTaskCountOf(bench, bench.orgA.orgId)).to.equal(tasksBefore);
     });
 
     it('answers UNAVAILABLE (DEPENDENCY_UNAVAILABLE) when the brain cannot be reached, and leaves no session behind', async () => {
-      const cutOff = await sessionServer(bench.platform, `http://127.0.0.1:${await findFreePort()}`);
-      const { port } = await cutOff.server.listen(0, '127.0.0.1');
+      const cutOff = await sessionsWithoutBrain(bench.platform);
       try {
-        const sessions = createClient(SessionService, createGrpcTransport({ baseUrl: `http://127.0.0.1:${port}` }));
         const before = await sessionCountOf(bench, bench.orgA.orgId);
-        await expectRpcError(
-          sessions.createSession({ engine: CODEX, workspace: 'my-repo', prompt: 'hello' }, bench.orgA.as),
+        const error = await expectRpcError(
+          cutOff.sessions.createSession({ engine: CODEX, workspace: 'my-repo', prompt: 'hello' }, bench.orgA.as),
           Code.Unavailable,
           'DEPENDENCY_UNAVAILABLE',
         );
+        expect(error.rawMessage).to.contain('brain');
         expect(await sessionCountOf(bench, bench.orgA.orgId)).to.equal(before);
       } finally {
         await cutOff.close();
       }
-    });
-
-    it('answers UNAVAILABLE (DEPENDENCY_UNAVAILABLE) when the brain fails, and leaves no session behind', async () => {
-      const before = await sessionCountOf(bench, bench.orgA.orgId);
-      bench.brain.startAnswer = new ConnectError('boom', Code.Internal);
-      const error = await expectRpcError(create({}), Code.Unavailable, 'DEPENDENCY_UNAVAILABLE');
-      expect(error.rawMessage).to.contain('brain');
-      expect(await sessionCountOf(bench, bench.orgA.orgId)).to.equal(before);
     });
   });
 

@@ -1,10 +1,24 @@
-import { Code, ConnectError, createClient } from '@connectrpc/connect';
-import { createGrpcTransport } from '@connectrpc/connect-node';
+import { Code } from '@connectrpc/connect';
 import { Session_State, SessionTaskSinkService, TurnCompleted_Status } from '@foundation/contracts';
-import { expectRpcError, invalidFieldOf } from '@foundation/testing';
+import { eventually, expectRpcError, invalidFieldOf, withDatabase } from '@foundation/testing';
 import { expect } from 'chai';
 import { v7 as uuidv7 } from 'uuid';
-import { completed, EXECUTOR_ID, message, pendingSession, serviceCaller, started, startSessionBench, taskEvents, type SessionBench } from './session-fixtures.js';
+import {
+  brainTask,
+  CODEX,
+  completed,
+  EXECUTOR_ID,
+  message,
+  pendingSession,
+  reportEvents,
+  serviceCaller,
+  sessionsWithoutBrain,
+  started,
+  startSessionBench,
+  taskEvents,
+  taskOfTurn,
+  type SessionBench,
+} from './session-fixtures.js';
 
 describe('SessionTaskSinkService', () => {
   let bench: SessionBench;
@@ -12,7 +26,6 @@ describe('SessionTaskSinkService', () => {
     bench = await startSessionBench();
   });
   after(() => bench?.close());
-  beforeEach(() => bench.brain.reset());
 
   const orgA = () => bench.orgA.orgId;
   const record = (taskId: string, events: ReturnType<typeof taskEvents>, orgId = orgA()) =>
@@ -28,9 +41,6 @@ describe('SessionTaskSinkService', () => {
       await expectRpcError(bench.sink.recordTaskAssigned({ orgId: orgA(), taskId, executorId: EXECUTOR_ID }, options), Code.PermissionDenied, 'INTERNAL_ONLY');
       await expectRpcError(bench.sink.recordTaskEvents({ orgId: orgA(), taskId, events: taskEvents(1, [message('x')]) }, options), Code.PermissionDenied, 'INTERNAL_ONLY');
     }
-    // Through the platform's own port too: the sink is internal wherever it is served.
-    const onPlatform = createClient(SessionTaskSinkService, createGrpcTransport({ baseUrl: bench.platform.baseUrl }));
-    await expectRpcError(onPlatform.recordTaskEvents({ orgId: orgA(), taskId, events: [] }, bench.orgA.as), Code.PermissionDenied, 'INTERNAL_ONLY');
   });
 
   describe('RecordTaskAssigned()', () => {
@@ -116,21 +126,29 @@ describe('SessionTaskSinkService', () => {
 
   describe('a session across turns', () => {
     it('numbers events on across turns, resuming the engine session on the same node', async () => {
-      const { session, taskId } = await pendingSession(bench);
-      await assign(taskId);
-      await record(taskId, taskEvents(1, [started('thread-1'), message('first'), completed(TurnCompleted_Status.SUCCESS)]));
-      await expectRpcError(record(taskId, taskEvents(5, [message('late')])), Code.FailedPrecondition, 'MALFORMED_REQUEST');
+      const tenant = await bench.newTenant();
+      const nodes = [await bench.onlineNode(tenant), await bench.onlineNode(tenant)];
+      const { session } = await bench.sessions.createSession({ engine: CODEX, workspace: 'my-repo', prompt: 'Fix the failing test' }, tenant.as);
+      expect(session!.state).to.equal(Session_State.RUNNING);
+      const holder = nodes.find((n) => n.executorId === session!.executorId)!;
+      const bystander = nodes.find((n) => n !== holder)!;
+      const { task: first } = await holder.node.next('assignTask');
+      reportEvents(holder.node, first!, 1, [started('thread-1'), message('first'), completed(TurnCompleted_Status.SUCCESS)]);
+      await holder.node.next('ack', (a) => a.taskId === first!.taskId && a.seq === 3n);
+      const late = bench.sink.recordTaskEvents({ orgId: tenant.orgId, taskId: first!.taskId, events: taskEvents(5, [message('late')]) }, bench.asBrain);
+      await expectRpcError(late, Code.FailedPrecondition, 'MALFORMED_REQUEST');
 
-      const { session: following } = await bench.sessions.sendMessage({ sessionId: session.id, text: 'And the docs' }, bench.orgA.as);
-      expect(following).to.include({ state: Session_State.PENDING, turns: 2 });
-      const second = bench.brain.started.at(-1)!;
-      expect(second).to.include({ prompt: 'And the docs', resumeEngineSessionId: 'thread-1', executorId: EXECUTOR_ID, engine: session.engine, workspace: 'my-repo' });
-      expect(second.taskId).to.not.equal(taskId);
-      await expectRpcError(bench.sessions.sendMessage({ sessionId: session.id, text: 'more' }, bench.orgA.as), Code.FailedPrecondition, 'SESSION_BUSY');
+      const { session: following } = await bench.sessions.sendMessage({ sessionId: session!.id, text: 'And the docs' }, tenant.as);
+      expect(following).to.include({ state: Session_State.RUNNING, turns: 2, executorId: holder.executorId });
+      const { task: second } = await holder.node.next('assignTask', (a) => a.task!.taskId !== first!.taskId);
+      expect(second).to.include({ prompt: 'And the docs', resumeEngineSessionId: 'thread-1', engine: CODEX, workspace: 'my-repo' });
+      expect(second!.taskId).to.equal(await taskOfTurn(bench, session!.id, 2));
+      expect(bystander.node.all('assignTask')).to.have.length(0);
+      await expectRpcError(bench.sessions.sendMessage({ sessionId: session!.id, text: 'more' }, tenant.as), Code.FailedPrecondition, 'SESSION_BUSY');
 
-      await assign(second.taskId);
-      await record(second.taskId, taskEvents(1, [message('second'), completed(TurnCompleted_Status.SUCCESS)]));
-      const events = await allEvents(session.id);
+      reportEvents(holder.node, second!, 1, [message('second'), completed(TurnCompleted_Status.SUCCESS)]);
+      await holder.node.next('ack', (a) => a.taskId === second!.taskId && a.seq === 2n);
+      const events = (await bench.sessions.listSessionEvents({ sessionId: session!.id, pageSize: 1000 }, tenant.as)).events;
       expect(events.map((e) => [Number(e.seq), e.turn])).to.deep.equal([
         [1, 1],
         [2, 1],
@@ -138,22 +156,24 @@ describe('SessionTaskSinkService', () => {
         [4, 2],
         [5, 2],
       ]);
-      expect(await get(session.id)).to.include({ state: Session_State.IDLE, turns: 2 });
+      expect((await bench.sessions.getSession({ sessionId: session!.id }, tenant.as)).session).to.include({ state: Session_State.IDLE, turns: 2 });
 
-      const { session: closed } = await bench.sessions.closeSession({ sessionId: session.id }, bench.orgA.as);
+      const { session: closed } = await bench.sessions.closeSession({ sessionId: session!.id }, tenant.as);
       expect(closed!.state).to.equal(Session_State.COMPLETED);
-      await expectRpcError(bench.sessions.sendMessage({ sessionId: session.id, text: 'more' }, bench.orgA.as), Code.FailedPrecondition, 'SESSION_FINISHED');
-      await expectRpcError(bench.sessions.closeSession({ sessionId: session.id }, bench.orgA.as), Code.FailedPrecondition, 'SESSION_FINISHED');
+      await expectRpcError(bench.sessions.sendMessage({ sessionId: session!.id, text: 'more' }, tenant.as), Code.FailedPrecondition, 'SESSION_FINISHED');
+      await expectRpcError(bench.sessions.closeSession({ sessionId: session!.id }, tenant.as), Code.FailedPrecondition, 'SESSION_FINISHED');
     });
 
     it('leaves the session IDLE when the brain cannot take a follow-up turn', async () => {
       const { session, taskId } = await pendingSession(bench);
-      await assign(taskId);
       await record(taskId, taskEvents(1, [started('thread-1'), completed(TurnCompleted_Status.SUCCESS)]));
-      bench.brain.startAnswer = new ConnectError('gone', Code.Unavailable);
-      await expectRpcError(bench.sessions.sendMessage({ sessionId: session.id, text: 'again' }, bench.orgA.as), Code.Unavailable, 'DEPENDENCY_UNAVAILABLE');
+      const cutOff = await sessionsWithoutBrain(bench.platform);
+      try {
+        await expectRpcError(cutOff.sessions.sendMessage({ sessionId: session.id, text: 'again' }, bench.orgA.as), Code.Unavailable, 'DEPENDENCY_UNAVAILABLE');
+      } finally {
+        await cutOff.close();
+      }
       expect(await get(session.id)).to.include({ state: Session_State.IDLE, turns: 1 });
-      bench.brain.startAnswer = '';
       expect((await bench.sessions.sendMessage({ sessionId: session.id, text: 'again' }, bench.orgA.as)).session!.turns).to.equal(2);
     });
 
@@ -167,38 +187,62 @@ describe('SessionTaskSinkService', () => {
 
   describe('CancelSession()', () => {
     it('stops the turn through the brain and ends the session as CANCELLED, once', async () => {
-      const { session, taskId } = await pendingSession(bench);
-      await assign(taskId);
-      const { session: cancelled } = await bench.sessions.cancelSession({ sessionId: session.id }, bench.orgA.as);
+      const tenant = await bench.newTenant();
+      const { node } = await bench.onlineNode(tenant);
+      const { session } = await bench.sessions.createSession({ engine: CODEX, workspace: 'my-repo', prompt: 'Fix the failing test' }, tenant.as);
+      const { task } = await node.next('assignTask');
+      node.running.set(task!.taskId, task!.leaseToken);
+      const { session: cancelled } = await bench.sessions.cancelSession({ sessionId: session!.id }, tenant.as);
       expect(cancelled).to.include({ state: Session_State.CANCELLED, reason: 'cancelled by a user' });
-      expect(bench.brain.cancelled.map((c) => c.taskId)).to.deep.equal([taskId]);
+      expect((await node.next('cancelTask', (c) => c.taskId === task!.taskId)).reason).to.equal('cancelled by a user');
       // The node's last events still arrive, and the session stays cancelled.
-      await record(taskId, taskEvents(1, [completed(TurnCompleted_Status.CANCELLED, 'cancelled')]));
-      const again = (await bench.sessions.cancelSession({ sessionId: session.id }, bench.orgA.as)).session!;
+      reportEvents(node, task!, 1, [completed(TurnCompleted_Status.CANCELLED, 'cancelled')]);
+      await node.next('ack', (a) => a.taskId === task!.taskId && a.seq === 1n);
+      const again = (await bench.sessions.cancelSession({ sessionId: session!.id }, tenant.as)).session!;
       expect(again).to.include({ state: Session_State.CANCELLED, reason: 'cancelled by a user' });
       expect(again.lastSeq).to.equal(1n);
-      expect(bench.brain.cancelled).to.have.length(1);
+      await new Promise((resolve) => setTimeout(resolve, 300));
+      expect(node.all('cancelTask')).to.have.length(1);
     });
 
     it('also stops a follow-up turn that started while the first was being stopped', async () => {
       const { session, taskId } = await pendingSession(bench);
-      await assign(taskId);
-      bench.brain.duringCancel = async (req) => {
-        if (req.taskId !== taskId) return;
+      // Holding the first task's row makes the brain wait in CancelTask, which is the moment to race it.
+      const cancelled = await withDatabase(bench.platform, 'superuser', async (sql) => {
+        await sql.query('begin');
+        await sql.query('select 1 from brain.tasks where id = $1 for update', [taskId]);
+        const cancelling = bench.sessions.cancelSession({ sessionId: session.id }, bench.orgA.as);
+        await eventually(async () => expect(await brainWaitingToClose()).to.equal(1));
         await record(taskId, taskEvents(1, [started('thread-1'), completed(TurnCompleted_Status.SUCCESS)]));
         await bench.sessions.sendMessage({ sessionId: session.id, text: 'sneaking in' }, bench.orgA.as);
-      };
-      const { session: cancelled } = await bench.sessions.cancelSession({ sessionId: session.id }, bench.orgA.as);
+        await sql.query('rollback');
+        return (await cancelling).session!;
+      });
       expect(cancelled).to.include({ state: Session_State.CANCELLED, turns: 2 });
-      const second = bench.brain.started.at(-1)!.taskId;
-      expect(bench.brain.cancelled.map((c) => c.taskId)).to.deep.equal([taskId, second]);
+      for (const task of [taskId, await taskOfTurn(bench, session.id, 2)]) {
+        expect(await brainTask(bench, task)).to.include({ state: 'ended', closing_status: 'cancelled', closing_reason: 'cancelled by a user' });
+      }
     });
 
     it('changes nothing when the brain cannot be told (UNAVAILABLE)', async () => {
-      const { session } = await pendingSession(bench);
-      bench.brain.cancelError = new ConnectError('gone', Code.Unavailable);
-      await expectRpcError(bench.sessions.cancelSession({ sessionId: session.id }, bench.orgA.as), Code.Unavailable, 'DEPENDENCY_UNAVAILABLE');
+      const { session, taskId } = await pendingSession(bench);
+      const cutOff = await sessionsWithoutBrain(bench.platform);
+      try {
+        await expectRpcError(cutOff.sessions.cancelSession({ sessionId: session.id }, bench.orgA.as), Code.Unavailable, 'DEPENDENCY_UNAVAILABLE');
+      } finally {
+        await cutOff.close();
+      }
       expect(await get(session.id)).to.include({ state: Session_State.PENDING });
+      expect(await brainTask(bench, taskId)).to.include({ state: 'pending' });
     });
   });
+
+  /** Brain statements waiting for a row lock to close a task (CancelTask of a pending task). */
+  const brainWaitingToClose = () =>
+    withDatabase(bench.platform, 'superuser', async (sql) => {
+      const { rows } = await sql.query(
+        `select count(*)::int as n from pg_stat_activity where wait_event_type = 'Lock' and query like 'update brain.tasks set state = ''closing''%'`,
+      );
+      return rows[0].n as number;
+    });
 });

@@ -1,11 +1,11 @@
 import { RunProgressService, RunService, WorkflowService } from '@foundation/contracts';
 import type { ConnectorCatalog } from '@foundation/connectors';
 import { createSqlPool, querySql } from '@foundation/db';
+import { EventFeed } from '@foundation/event-feed';
 import type { Logger, ServiceModule } from '@foundation/kit';
 import { RunQueue } from '@foundation/run-queue';
 import { compileWorkflow, CompiledWorkflowCache, validateWorkflowSpec } from '@foundation/workflow-dsl';
 import type { Redis } from 'ioredis';
-import { RunEventFeed } from './run-event-feed.js';
 import { RunLeases, type LeasePolicy } from './run-leases.js';
 import { RunProgressServiceImpl } from './run-progress-service.js';
 import { RunReconciler, type ReconcilerOptions } from './run-reconciler.js';
@@ -17,6 +17,9 @@ import { registerWebhookRoute } from './webhook-route.js';
 import { WorkerSignals } from './worker-signals.js';
 import { WorkflowServiceImpl, type SpecChecker } from './workflow-service.js';
 import { WorkflowStore } from './workflow-store.js';
+
+/** The Redis channels that announce a run's new events (the run id follows). */
+const RUN_EVENTS_CHANNEL_PREFIX = 'foundation:workflow:run-events:';
 
 export interface WorkflowModuleOptions {
   /** The app role's connection string (not the schema owner's). */
@@ -43,7 +46,7 @@ export interface WorkflowModuleOptions {
 export async function createWorkflowModule(options: WorkflowModuleOptions): Promise<ServiceModule> {
   const pool = createSqlPool(options.databaseUrl, options.databasePoolMax);
   const queue = new RunQueue(options.redisUrl);
-  const feed = new RunEventFeed(options.redis, options.redisUrl, options.log);
+  const feed = new EventFeed(options.redis, options.redisUrl, RUN_EVENTS_CHANNEL_PREFIX, options.log);
   const schedules = new ScheduleSync(options.redisUrl, options.log);
   await Promise.all([queue.connect(), feed.connect(), schedules.connect()]);
 

@@ -11,9 +11,9 @@ import {
   type RunFinish,
   type RunProgressService,
 } from '@foundation/contracts';
+import type { EventFeed } from '@foundation/event-feed';
 import { assertValid, nameViolations, requireServiceCaller, uuidViolations, type FieldViolation } from '@foundation/kit';
 import type { JsonValue } from '@foundation/workflow-dsl';
-import type { RunEventFeed } from './run-event-feed.js';
 import type { NewRunEvent } from './run-event-log.js';
 import type { NodeCheckpointRecord, RunLeases } from './run-leases.js';
 import type { RunOutcome } from './run-record.js';
@@ -30,7 +30,7 @@ const KEY_MAX = 200;
 export class RunProgressServiceImpl implements ServiceImpl<typeof RunProgressService> {
   constructor(
     private readonly leases: RunLeases,
-    private readonly feed: RunEventFeed,
+    private readonly feed: EventFeed,
   ) {}
 
   async claimRun(req: ClaimRunRequest, ctx: HandlerContext) {

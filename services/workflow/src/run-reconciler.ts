@@ -1,6 +1,6 @@
+import type { EventFeed } from '@foundation/event-feed';
 import type { Logger } from '@foundation/kit';
 import type { RunJobState, RunQueue } from '@foundation/run-queue';
-import type { RunEventFeed } from './run-event-feed.js';
 import type { RunStore, RunToReconcile } from './run-store.js';
 import { endVerdict } from './run-verdicts.js';
 
@@ -33,7 +33,7 @@ export class RunReconciler {
   constructor(
     private readonly runs: RunStore,
     private readonly queue: RunQueue,
-    private readonly feed: RunEventFeed,
+    private readonly feed: EventFeed,
     private readonly log: Logger,
     private readonly options: ReconcilerOptions,
   ) {}

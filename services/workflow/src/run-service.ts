@@ -9,9 +9,9 @@ import type {
   StartRunRequest,
   WatchRunRequest,
 } from '@foundation/contracts';
+import { Wakeup, type EventFeed } from '@foundation/event-feed';
 import { assertValid, pageOf, readPage, requireCaller, requireTenant, rpcError, uuidViolations, type FieldViolation } from '@foundation/kit';
 import { runEventMessage, runMessage, runStatusFromProto } from './messages.js';
-import type { RunEventFeed } from './run-event-feed.js';
 import { TERMINAL_EVENT_TYPES } from './run-event-log.js';
 import { isFinished } from './run-record.js';
 import type { RunStarter } from './run-starter.js';
@@ -30,7 +30,7 @@ export class RunServiceImpl implements ServiceImpl<typeof RunService> {
   constructor(
     private readonly runs: RunStore,
     private readonly starter: RunStarter,
-    private readonly feed: RunEventFeed,
+    private readonly feed: EventFeed,
     private readonly workers: WorkerSignals,
   ) {}
 
@@ -155,33 +155,4 @@ function idempotencyKeyViolations(key: string): FieldViolation[] {
 
 function afterSeqViolations(afterSeq: bigint): FieldViolation[] {
   return afterSeq < 0n ? [{ field: 'after_seq', description: 'must be 0 or more' }] : [];
-}
-
-/** A wake-up call that is not lost when it comes while nobody waits: the next wait returns at once. */
-class Wakeup {
-  #pending = false;
-  #resolve: (() => void) | undefined;
-
-  wake(): void {
-    this.#pending = true;
-    this.#resolve?.();
-  }
-
-  /** Resolves on a wake-up (also one that came before), after `timeoutMs`, or when `signal` aborts. */
-  async next(timeoutMs: number, signal: AbortSignal): Promise<void> {
-    if (!this.#pending) {
-      await new Promise<void>((resolve) => {
-        const done = () => {
-          clearTimeout(timer);
-          signal.removeEventListener('abort', done);
-          this.#resolve = undefined;
-          resolve();
-        };
-        const timer = setTimeout(done, timeoutMs);
-        signal.addEventListener('abort', done);
-        this.#resolve = done;
-      });
-    }
-    this.#pending = false;
-  }
 }

@@ -1,9 +1,9 @@
 import { createClient, createRouterTransport, type Interceptor } from '@connectrpc/connect';
 import { RunService } from '@foundation/contracts';
+import type { EventFeed } from '@foundation/event-feed';
 import { tenantKey } from '@foundation/kit';
 import { expect } from 'chai';
 import { v7 as uuidv7 } from 'uuid';
-import type { RunEventFeed } from '../src/run-event-feed.js';
 import type { RunEventRecord } from '../src/run-event-log.js';
 import type { RunRecord, RunStatus } from '../src/run-record.js';
 import { RunServiceImpl } from '../src/run-service.js';
@@ -58,7 +58,7 @@ function runServiceOver(run: ScriptedRun) {
     req.contextValues.set(tenantKey, { orgId: ORG_ID, role: 'member' });
     return next(req);
   };
-  const impl = new RunServiceImpl(run.store as unknown as RunStore, {} as RunStarter, run.feed as unknown as RunEventFeed, {} as WorkerSignals);
+  const impl = new RunServiceImpl(run.store as unknown as RunStore, {} as RunStarter, run.feed as unknown as EventFeed, {} as WorkerSignals);
   return createClient(RunService, createRouterTransport((router) => router.service(RunService, impl), { router: { interceptors: [asMember] } }));
 }
 

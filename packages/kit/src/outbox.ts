@@ -1,7 +1,7 @@
 /**
- * The messages waiting to go down one stream: producers push from anywhere (dispatch, acks, signals from
- * other instances), the stream's handler drains it in order. It ends either cleanly or with an error the
- * handler then throws, which is how the brain ends a node's stream.
+ * The messages waiting to go down one gRPC stream: producers push from anywhere (for the brain: dispatch,
+ * acks, signals from other instances), the stream drains it in order. It ends either cleanly or with an
+ * error the stream's handler then throws, which is how the brain ends a node's stream.
  */
 export class Outbox<T> implements AsyncIterable<T> {
   readonly #queue: T[] = [];

@@ -13,7 +13,7 @@ import {
   type ConnectResponse,
   type Hello,
 } from '@foundation/contracts';
-import { Outbox } from '../src/outbox.js';
+import { Outbox } from '@foundation/kit';
 
 type RequestKind = Exclude<ConnectRequest['kind'], { case: undefined }>;
 type ResponseCase = Exclude<ConnectResponse['kind']['case'], undefined>;
