@@ -57,6 +57,7 @@ describe('Worker recovery: a worker killed mid-run (kill -9) is replaced by anot
       FOUNDATION_ORG_URL: servicesUrl,
       FOUNDATION_SECRETS_URL: servicesUrl,
       FOUNDATION_WORKFLOW_URL: servicesUrl,
+      FOUNDATION_SESSION_URL: servicesUrl,
     });
     workers.push(worker);
     return worker;
