@@ -14,12 +14,12 @@ import {
   type ToolResult,
   type Welcome,
 } from '@foundation/contracts';
+import { Wakeup } from '@foundation/event-feed/wakeup';
 import type { Logger } from 'pino';
 import type { EventOutbox } from './event-outbox.js';
 import { createPlatformTransport } from './platform-transport.js';
 import type { ReconnectBackoff } from './reconnect-backoff.js';
 import { describeRpcError, reasonOf } from './rpc-error-reason.js';
-import { Wakeup } from './wakeup.js';
 
 /** Used when a Welcome leaves the heartbeat interval unset. */
 const DEFAULT_HEARTBEAT_INTERVAL_MS = 10_000;
@@ -73,6 +73,8 @@ interface StreamSession {
   welcomed: boolean;
   ended: boolean;
   wakeup: Wakeup;
+  /** Aborted when the stream is over, so the sending loop stops waiting. */
+  closed: AbortSignal;
 }
 
 type AttemptEnd = { kind: 'retry'; error: string; healthy: boolean } | ConnectionEnd;
@@ -118,7 +120,7 @@ export class BrainConnection {
     const session = this.session;
     if (session === undefined || !session.welcomed) return false;
     session.controls.push(message);
-    session.wakeup.notify();
+    session.wakeup.wake();
     return true;
   }
 
@@ -139,10 +141,10 @@ export class BrainConnection {
     const controller = new AbortController();
     const abort = () => controller.abort();
     signal.addEventListener('abort', abort);
-    const session: StreamSession = { controls: [], welcomed: false, ended: false, wakeup: new Wakeup() };
+    const session: StreamSession = { controls: [], welcomed: false, ended: false, wakeup: new Wakeup(), closed: controller.signal };
     this.session = session;
     outbox.rewind();
-    const stopWatchingOutbox = outbox.onChange(() => session.wakeup.notify());
+    const stopWatchingOutbox = outbox.onChange(() => session.wakeup.wake());
     let heartbeat: NodeJS.Timeout | undefined;
     let welcomedAt: number | undefined;
     let welcomeTimedOut = false;
@@ -169,7 +171,7 @@ export class BrainConnection {
     } finally {
       clearTimeout(welcomeTimer);
       session.ended = true;
-      session.wakeup.notify();
+      session.wakeup.wake();
       clearInterval(heartbeat);
       stopWatchingOutbox();
       signal.removeEventListener('abort', abort);
@@ -194,7 +196,7 @@ export class BrainConnection {
     log.info({ executorId: welcome.executorId, orgId: welcome.orgId, heartbeatIntervalMs: intervalMs }, 'connected to the brain');
     handlers.connected();
     handlers.stateChanged({ kind: 'online' });
-    session.wakeup.notify();
+    session.wakeup.wake();
     return setInterval(() => {
       this.send(create(ConnectRequestSchema, { kind: { case: 'heartbeat', value: create(HeartbeatSchema, { running: handlers.runningLeases() }) } }));
     }, intervalMs || DEFAULT_HEARTBEAT_INTERVAL_MS);
@@ -235,7 +237,7 @@ export class BrainConnection {
         yield create(ConnectRequestSchema, { kind: { case: 'taskEvents', value: create(TaskEventsSchema, batch) } });
         continue;
       }
-      await session.wakeup.wait();
+      await session.wakeup.next(Infinity, session.closed);
     }
   }
 }

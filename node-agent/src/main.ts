@@ -74,14 +74,9 @@ export async function runCli(argv: string[], context: CliContext): Promise<numbe
   }
 }
 
-const exitCode = await runCli(process.argv.slice(2), {
+process.exitCode = await runCli(process.argv.slice(2), {
   paths: currentPathInputs(),
   env: process.env,
   stdout: process.stdout,
   stderr: process.stderr,
 });
-// Exit now that the command is done: a library's leftover timer (an engine's kill-grace wait) must not keep a
-// stopped daemon alive for seconds. What is still queued on stdout and stderr (pipes are asynchronous on
-// some platforms) is flushed first.
-await Promise.all([process.stdout, process.stderr].map((stream) => new Promise((resolve) => stream.write('', resolve))));
-process.exit(exitCode);

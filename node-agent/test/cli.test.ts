@@ -1,29 +1,40 @@
 import { stat, readFile, writeFile, mkdir } from 'node:fs/promises';
 import { join } from 'node:path';
-import { Code } from '@connectrpc/connect';
+import { findFreePort } from '@foundation/db';
+import { inOrg, orgWithRoles, startTestPlatform, withDatabase, type OrgWithRoles, type TestPlatform } from '@foundation/testing';
 import { expect } from 'chai';
 import { AgentHome } from './support/agent-home.js';
-import { FakeBrain, platformError } from './support/fake-brain.js';
+import { TcpCutProxy } from './support/tcp-cut-proxy.js';
 
-describe('foundation-agent CLI', () => {
+/** A well-formed pairing code no admin created. */
+const UNKNOWN_CODE = 'ACD-EFG';
+
+describe('foundation-agent CLI (against the real platform)', () => {
+  let platform: TestPlatform;
+  let org: OrgWithRoles;
+  let proxy: TcpCutProxy;
+  let server: string;
   let home: AgentHome;
-  let brain: FakeBrain;
+  const asAdmin = () => inOrg(org.admin, org.org.id);
+  const newCode = async () => (await platform.grpc.pairing.createPairingCode({}, asAdmin())).code;
+
+  before(async () => {
+    platform = await startTestPlatform();
+    org = await orgWithRoles(platform.grpc);
+  });
+
+  after(async () => {
+    await platform?.close();
+  });
 
   beforeEach(async () => {
     home = await AgentHome.create();
-    brain = new FakeBrain({
-      pair: (request) => {
-        if (request.code === 'OLD-111') throw platformError(Code.FailedPrecondition, 'PAIRING_CODE_EXPIRED', 'pairing code expired');
-        if (request.code === 'USD-222') throw platformError(Code.FailedPrecondition, 'PAIRING_CODE_USED', 'pairing code used');
-        if (request.code !== 'K7P-92Q') throw platformError(Code.NotFound, 'PAIRING_CODE_UNKNOWN', 'unknown pairing code');
-        return { executorId: 'node-1', orgId: 'org-1', credential: 'fnd_node_test' };
-      },
-    });
-    await brain.start();
+    proxy = await TcpCutProxy.start(new URL(platform.baseUrl));
+    server = proxy.url;
   });
 
   afterEach(async () => {
-    await brain.stop();
+    await proxy.close();
     await home.remove();
   });
 
@@ -62,42 +73,66 @@ describe('foundation-agent CLI', () => {
 
   describe('pair', () => {
     it('stores the pairing in a 0600 file in a 0700 directory', async () => {
-      const result = await home.run(['pair', '--server', brain.url, '--code', 'K7P-92Q', '--name', 'laptop']);
+      const result = await home.run(['pair', '--server', server, '--code', await newCode(), '--name', 'laptop']);
       expect(result.code, result.stderr).to.equal(0);
       expect(result.stdout).to.contain('paired with');
       const file = join(home.configDir, 'pairing.json');
       expect((await stat(file)).mode & 0o777).to.equal(0o600);
       expect((await stat(home.configDir)).mode & 0o777).to.equal(0o700);
-      expect(JSON.parse(await readFile(file, 'utf8'))).to.deep.equal({ server: brain.url, executorId: 'node-1', orgId: 'org-1', credential: 'fnd_node_test' });
-      expect(brain.pairRequests[0]?.name).to.equal('laptop');
-      expect(brain.pairRequests[0]?.facts?.os).to.equal(process.platform);
-      expect(result.stdout + result.stderr).not.to.contain('fnd_node_test');
+      const stored = JSON.parse(await readFile(file, 'utf8')) as Record<string, string>;
+      expect(Object.keys(stored).sort()).to.deep.equal(['credential', 'executorId', 'orgId', 'server']);
+      expect(stored).to.include({ server, orgId: org.org.id });
+      const { executor } = await platform.grpc.executors.getExecutor({ executorId: stored.executorId! }, asAdmin());
+      expect(executor?.name).to.equal('laptop');
+      expect(executor?.facts?.os).to.equal(process.platform);
+      expect(result.stdout + result.stderr).not.to.contain(stored.credential);
     });
 
     it('refuses to replace an existing pairing without --force, and replaces it with --force', async () => {
-      expect((await home.run(['pair', '--server', brain.url, '--code', 'K7P-92Q'])).code).to.equal(0);
-      const again = await home.run(['pair', '--server', brain.url, '--code', 'K7P-92Q']);
+      expect((await home.run(['pair', '--server', server, '--code', await newCode()])).code).to.equal(0);
+      const code = await newCode();
+      const again = await home.run(['pair', '--server', server, '--code', code]);
       expect(again.code).to.equal(1);
       expect(again.stderr).to.contain('already paired');
       expect(again.stderr).to.contain('--force');
-      expect(brain.pairRequests).to.have.length(1);
-      const forced = await home.run(['pair', '--server', brain.url, '--code', 'K7P-92Q', '--force']);
+      // The refusal did not redeem the code: it still pairs (each code pairs one node once).
+      const forced = await home.run(['pair', '--server', server, '--code', code, '--force']);
       expect(forced.code, forced.stderr).to.equal(0);
     });
 
     it('uses FOUNDATION_AGENT_SERVER when --server is not given', async () => {
-      const result = await home.run(['pair', '--code', 'K7P-92Q'], { FOUNDATION_AGENT_SERVER: brain.url });
+      const result = await home.run(['pair', '--code', await newCode()], { FOUNDATION_AGENT_SERVER: server });
       expect(result.code, result.stderr).to.equal(0);
     });
 
-    const refusals: Array<[string, string]> = [
-      ['NOPE-00', 'the pairing code is not known'],
-      ['OLD-111', 'the pairing code has expired'],
-      ['USD-222', 'the pairing code was already used'],
+    const refusals: Array<[string, () => Promise<string>, string]> = [
+      ['unknown', async () => UNKNOWN_CODE, 'the pairing code is not known'],
+      [
+        'expired',
+        async () => {
+          const code = await newCode();
+          await withDatabase(platform, 'superuser', (sql) =>
+            sql.query(`update brain.pairing_codes set expires_at = now() - interval '1 second' where org_id = $1 and used_at is null`, [org.org.id]),
+          );
+          return code;
+        },
+        'the pairing code has expired',
+      ],
+      [
+        'used',
+        async () => {
+          const code = await newCode();
+          const other = await AgentHome.create();
+          expect((await other.run(['pair', '--server', server, '--code', code])).code).to.equal(0);
+          await other.remove();
+          return code;
+        },
+        'the pairing code was already used',
+      ],
     ];
-    for (const [code, message] of refusals) {
-      it(`explains a refused code (${message}) and stores nothing`, async () => {
-        const result = await home.run(['pair', '--server', brain.url, '--code', code]);
+    for (const [kind, codeOf, message] of refusals) {
+      it(`explains a refused code (${kind}: ${message}) and stores nothing`, async () => {
+        const result = await home.run(['pair', '--server', server, '--code', await codeOf()]);
         expect(result.code).to.equal(1);
         expect(result.stderr).to.contain(message);
         await stat(join(home.configDir, 'pairing.json')).then(
@@ -108,15 +143,15 @@ describe('foundation-agent CLI', () => {
     }
 
     it('says a server that does not answer cannot be reached', async () => {
-      await brain.stop();
-      const result = await home.run(['pair', '--server', brain.url, '--code', 'K7P-92Q']);
+      const nobody = `http://127.0.0.1:${await findFreePort()}`;
+      const result = await home.run(['pair', '--server', nobody, '--code', await newCode()]);
       expect(result.code).to.equal(1);
-      expect(result.stderr).to.contain(`cannot reach ${brain.url}`);
+      expect(result.stderr).to.contain(`cannot reach ${nobody}`);
     });
 
     it('requires --code and an http(s) server', async () => {
-      expect((await home.run(['pair', '--server', brain.url])).code).to.equal(2);
-      const bad = await home.run(['pair', '--server', 'ftp://x', '--code', 'K7P-92Q']);
+      expect((await home.run(['pair', '--server', server])).code).to.equal(2);
+      const bad = await home.run(['pair', '--server', 'ftp://x', '--code', UNKNOWN_CODE]);
       expect(bad.code).to.equal(2);
       expect(bad.stderr).to.contain('http:// or https://');
     });
@@ -131,10 +166,11 @@ describe('foundation-agent CLI', () => {
     });
 
     it('reports the pairing, and unpair deletes the credential', async () => {
-      await home.run(['pair', '--server', brain.url, '--code', 'K7P-92Q']);
+      await home.run(['pair', '--server', server, '--code', await newCode()]);
+      const { executorId } = JSON.parse(await readFile(join(home.configDir, 'pairing.json'), 'utf8')) as { executorId: string };
       const status = await home.run(['status', '--json']);
       expect(status.code).to.equal(0);
-      expect(JSON.parse(status.stdout)).to.deep.equal({ paired: true, server: brain.url, executorId: 'node-1', orgId: 'org-1', daemon: { running: false } });
+      expect(JSON.parse(status.stdout)).to.deep.equal({ paired: true, server, executorId, orgId: org.org.id, daemon: { running: false } });
       const unpair = await home.run(['unpair']);
       expect(unpair.code).to.equal(0);
       expect(unpair.stdout).to.contain('unpaired');
@@ -159,7 +195,7 @@ describe('foundation-agent CLI', () => {
     });
 
     it('refuses a capacity outside 1 to 64 with exit code 2', async () => {
-      await home.run(['pair', '--server', brain.url, '--code', 'K7P-92Q']);
+      await home.run(['pair', '--server', server, '--code', await newCode()]);
       const result = await home.run(['start', '--capacity', '0']);
       expect(result.code).to.equal(2);
       expect(result.stderr).to.contain('--capacity');

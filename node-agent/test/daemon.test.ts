@@ -1,224 +1,190 @@
-import { readdir } from 'node:fs/promises';
+import { copyFile, mkdir, readdir, readFile } from 'node:fs/promises';
 import { join } from 'node:path';
-import { create } from '@bufbuild/protobuf';
-import { Code, ConnectError } from '@connectrpc/connect';
-import { TaskSchema, TurnCompleted_Status, type ConnectRequest, type TaskEvent } from '@foundation/contracts';
+import { Code } from '@connectrpc/connect';
+import { Session_State, TurnCompleted_Status } from '@foundation/contracts';
+import { expectRpcError, inOrg, orgWithRoles, startTestPlatform, type OrgWithRoles, type TestPlatform } from '@foundation/testing';
 import { expect } from 'chai';
 import { AgentHome, type DaemonProcess } from './support/agent-home.js';
-import { FakeBrain, platformError } from './support/fake-brain.js';
+import { expectGaplessSeqs, lastTurnCompleted, messages, PlatformNode, poll } from './support/platform-node.js';
+import { TcpCutProxy } from './support/tcp-cut-proxy.js';
 
-function task(taskId: string, prompt: object, extra: { workspace?: string; engine?: string; toolBridge?: boolean } = {}) {
-  return create(TaskSchema, { taskId, leaseToken: `lease-${taskId}`, engine: 'gateway.codex.v2', workspace: 'repo', prompt: JSON.stringify(prompt), ...extra });
-}
+const HANG = { FAKE_ENGINE_SCENARIO: 'hang' };
+const LEASE_MS = 1_500;
 
-function terminal(events: TaskEvent[]) {
-  const kind = events.at(-1)?.event?.kind;
-  return kind?.case === 'turnCompleted' ? kind.value : undefined;
-}
-
-function messages(events: TaskEvent[]): string[] {
-  return events.flatMap((event) => (event.event?.kind.case === 'message' ? [event.event.kind.value.text] : []));
-}
-
-function sent<K extends NonNullable<ConnectRequest['kind']['case']>>(brain: FakeBrain, kind: K) {
-  return brain.streams.flatMap((stream) => stream.received.filter((request) => request.kind.case === kind).map((request) => request.kind.value)) as Array<
-    Extract<ConnectRequest['kind'], { case: K }>['value']
-  >;
-}
-
-describe('foundation-agent start (against a fake brain over gRPC)', () => {
+describe('foundation-agent start against the real platform', () => {
+  let platform: TestPlatform;
+  let org: OrgWithRoles;
+  let node: PlatformNode;
+  let proxy: TcpCutProxy;
   let home: AgentHome;
-  let brain: FakeBrain;
-  let daemon: DaemonProcess | undefined;
+  const daemons: DaemonProcess[] = [];
+  const asAdmin = () => inOrg(org.admin, org.org.id);
+
+  before(async () => {
+    platform = await startTestPlatform({
+      env: { FOUNDATION_BRAIN_HEARTBEAT_INTERVAL: '300ms', FOUNDATION_TASK_LEASE: `${LEASE_MS}ms`, FOUNDATION_TASK_SWEEP_INTERVAL: '200ms' },
+    });
+    org = await orgWithRoles(platform.grpc);
+    node = new PlatformNode(platform.grpc, asAdmin);
+  });
+
+  after(async () => {
+    await platform?.close();
+  });
 
   beforeEach(async () => {
     home = await AgentHome.create();
-    brain = new FakeBrain({ heartbeatIntervalMs: 200 });
-    await brain.start();
-    const paired = await home.run(['pair', '--server', brain.url, '--code', 'K7P-92Q']);
-    expect(paired.code, paired.stderr).to.equal(0);
+    proxy = await TcpCutProxy.start(new URL(platform.baseUrl));
+    await node.pair(home, proxy.url);
   });
 
   afterEach(async () => {
-    await daemon?.stop('SIGKILL');
-    daemon = undefined;
-    await brain.stop();
+    // SIGTERM, not SIGKILL: a clean stop ends the engines' process groups, which a killed daemon would orphan.
+    await Promise.all(daemons.splice(0).map((daemon) => daemon.stop('SIGTERM')));
+    await proxy.close();
     await home.remove();
   });
 
-  async function startDaemon(args: string[] = ['--capacity', '2']): Promise<DaemonProcess> {
-    daemon = home.start(args);
-    await brain.until(() => brain.current?.hello);
+  function start(args: string[], engineEnv: Record<string, string> = {}, on = home): DaemonProcess {
+    const daemon = on.start(args, engineEnv);
+    daemons.push(daemon);
     return daemon;
   }
 
+  async function startOnline(args: string[] = ['--capacity', '2'], engineEnv: Record<string, string> = {}) {
+    const daemon = start(args, engineEnv);
+    return { daemon, executorId: await node.online(home, daemon) };
+  }
+
+  async function executor(executorId: string) {
+    return (await platform.grpc.executors.getExecutor({ executorId }, asAdmin())).executor!;
+  }
+
   it('says Hello with its facts, the engines found on PATH and its capacity, then heartbeats', async () => {
-    await startDaemon(['--capacity', '3']);
-    const hello = brain.current!.hello!;
-    expect(hello.capacity).to.equal(3);
-    expect(hello.facts?.os).to.equal(process.platform);
-    expect(hello.facts?.agentVersion).to.equal('0.1.0');
-    expect(hello.engines.find((engine) => engine.engine === 'gateway.codex.v2')?.version).to.equal('codex-cli 0.0.0-fake');
-    expect(hello.heldTasks).to.deep.equal([]);
-    await brain.until(() => sent(brain, 'heartbeat').length >= 2);
+    const { executorId } = await startOnline(['--capacity', '3']);
+    const online = await executor(executorId);
+    expect(online.capacity).to.equal(3);
+    expect(online.facts?.os).to.equal(process.platform);
+    expect(online.facts?.agentVersion).to.equal('0.1.0');
+    expect(online.engines.map((engine) => [engine.engine, engine.version])).to.deep.equal([['gateway.codex.v2', 'codex-cli 0.152.1']]);
+    const firstSeen = online.lastSeenTime!.seconds * 1000n + BigInt(Math.floor(online.lastSeenTime!.nanos / 1e6));
+    await poll(async () => {
+      const seen = (await executor(executorId)).lastSeenTime!;
+      return seen.seconds * 1000n + BigInt(Math.floor(seen.nanos / 1e6)) > firstSeen ? true : undefined;
+    }, 5_000);
     const status = await home.run(['status']);
     expect(status.stdout).to.match(/daemon: {2}running \(pid \d+\) · online · 0\/3 tasks/);
   });
 
-  it('runs an assigned task in its workspace and delivers every event once, in order, until acknowledged', async () => {
-    await startDaemon();
-    brain.current!.send({ kind: { case: 'assignTask', value: { task: task('t1', { messages: 3 }) } } });
-    const events = await brain.until(() => terminal(brain.events('t1')) && brain.events('t1'));
-    expect(events.map((event) => Number(event.seq))).to.deep.equal(events.map((_, i) => i + 1));
+  it('runs a session turn in its workspace and delivers every event once, in order, until acknowledged', async () => {
+    const { executorId } = await startOnline(['--capacity', '2'], { FAKE_ENGINE_SCENARIO: 'messages' });
+    const sessionId = await node.createSession(executorId, { workspace: 'repo' });
+    await node.inState(sessionId, [Session_State.IDLE, Session_State.FAILED]);
+    const events = await node.events(sessionId);
+    expectGaplessSeqs(events);
     expect(messages(events)).to.deep.equal(['message 1', 'message 2', 'message 3']);
-    expect(terminal(events)?.status).to.equal(TurnCompleted_Status.SUCCESS);
-    expect(brain.receivedSeqs.length).to.equal(events.length);
+    expect(lastTurnCompleted(events)?.status).to.equal(TurnCompleted_Status.SUCCESS);
     const started = events.find((event) => event.event?.kind.case === 'sessionStarted')?.event?.kind;
     expect(started?.case === 'sessionStarted' && started.value.cwd).to.equal(join(home.workspaceRoot, 'repo'));
-    await brain.until(async () => (await readdir(join(home.dataDir, 'outbox'))).length === 0);
+    await poll(async () => ((await readdir(join(home.dataDir, 'outbox'))).length === 0 ? true : undefined), 10_000);
   });
 
-  it('rejects a task past its capacity as retryable and a workspace escape as not retryable', async () => {
-    await startDaemon(['--capacity', '1']);
-    brain.current!.send({ kind: { case: 'assignTask', value: { task: task('t-hang', { hang: true }) } } });
-    await brain.until(() => brain.events('t-hang').length > 0);
-    brain.current!.send({ kind: { case: 'assignTask', value: { task: task('t-full', { messages: 1 }) } } });
-    const full = await brain.until(() => sent(brain, 'taskRejected').find((rejection) => rejection.taskId === 't-full'));
-    expect(full.retryable).to.equal(true);
-    expect(full.leaseToken).to.equal('lease-t-full');
-    expect(full.reason).to.contain('capacity');
+  it('is given no more tasks than its capacity, and a cancelled turn ends as cancelled', async () => {
+    const { executorId } = await startOnline(['--capacity', '1'], HANG);
+    const first = await node.createSession(executorId);
+    await node.eventCount(first, 1);
+    const second = await node.createSession(executorId);
+    // Several heartbeats and lease sweeps later the second session still waits for the busy node.
+    await new Promise((resolve) => setTimeout(resolve, 1_500));
+    expect((await platform.grpc.sessions.getSession({ sessionId: second }, asAdmin())).session?.state).to.equal(Session_State.PENDING);
+    expect(await node.events(second)).to.deep.equal([]);
 
-    brain.current!.send({ kind: { case: 'cancelTask', value: { taskId: 't-hang', reason: 'cancelled by a user' } } });
-    await brain.until(() => terminal(brain.events('t-hang')));
-    expect(terminal(brain.events('t-hang'))?.status).to.equal(TurnCompleted_Status.CANCELLED);
-
-    brain.current!.send({ kind: { case: 'assignTask', value: { task: task('t-escape', { messages: 1 }, { workspace: '../../etc' }) } } });
-    const escape = await brain.until(() => sent(brain, 'taskRejected').find((rejection) => rejection.taskId === 't-escape'));
-    expect(escape.retryable).to.equal(false);
-    expect(escape.reason).to.contain('".."');
-
-    brain.current!.send({ kind: { case: 'assignTask', value: { task: task('t-opencode', { messages: 1 }, { engine: 'gateway.opencode.v2' }) } } });
-    const missing = await brain.until(() => sent(brain, 'taskRejected').find((rejection) => rejection.taskId === 't-opencode'));
-    expect(missing.retryable).to.equal(true);
-    expect(missing.reason).to.contain('not installed');
+    await platform.grpc.sessions.cancelSession({ sessionId: first }, asAdmin());
+    const cancelled = await poll(async () => lastTurnCompleted(await node.events(first)));
+    expect(cancelled.status).to.equal(TurnCompleted_Status.CANCELLED);
+    await node.inState(second, [Session_State.RUNNING]);
   });
 
-  it('delivers every event exactly once and in order when the brain dies and comes back mid-turn', async () => {
-    await startDaemon();
-    brain.current!.send({ kind: { case: 'assignTask', value: { task: task('t1', { messages: 60, delayMs: 25 }) } } });
-    await brain.until(() => brain.events('t1').length >= 10);
-    await brain.stop();
-    await new Promise((resolve) => setTimeout(resolve, 600));
-    await brain.start();
-    const events = await brain.until(() => terminal(brain.events('t1')) && brain.events('t1'), 20_000);
-    expect(brain.streams.length).to.be.at.least(2);
-    expect(brain.streams.at(-1)!.hello!.heldTasks.map((held) => held.taskId)).to.deep.equal(['t1']);
-    expect(events.map((event) => Number(event.seq))).to.deep.equal(events.map((_, i) => i + 1));
-    expect(messages(events)).to.deep.equal(Array.from({ length: 60 }, (_, i) => `message ${i + 1}`));
-    expect(terminal(events)?.status).to.equal(TurnCompleted_Status.SUCCESS);
+  it('is never sent a workspace outside its root nor an engine it does not offer: the platform refuses them', async () => {
+    const { executorId } = await startOnline();
+    await expectRpcError(node.createSession(executorId, { workspace: '../../etc' }), Code.InvalidArgument);
+    await expectRpcError(
+      platform.grpc.sessions.createSession({ engine: 'gateway.opencode.v2', executorId, workspace: 'repo', prompt: 'hi' }, asAdmin()),
+      Code.FailedPrecondition,
+      'ENGINE_NOT_AVAILABLE',
+    );
   });
 
-  it('reports a turn the daemon died in as failed after its buffered events, when started again', async () => {
-    const first = await startDaemon();
-    brain.current!.send({ kind: { case: 'assignTask', value: { task: task('t1', { messages: 50, delayMs: 100 }) } } });
-    await brain.until(() => brain.events('t1').length >= 1);
-    await brain.stop();
-    // Events written while the brain is away stay in the outbox; then the daemon dies with its engine.
-    await new Promise((resolve) => setTimeout(resolve, 500));
-    await first.stop('SIGKILL');
-    await brain.start();
-    await startDaemon();
-    const events = await brain.until(() => terminal(brain.events('t1')) && brain.events('t1'));
-    expect(events.map((event) => Number(event.seq))).to.deep.equal(events.map((_, i) => i + 1));
-    expect(terminal(events)?.status).to.equal(TurnCompleted_Status.FAILED);
-    expect(terminal(events)?.reason).to.equal('the node-agent restarted during the turn');
-    expect(messages(events).length).to.be.at.least(1);
+  it('keeps the running task by extending its lease in every heartbeat', async () => {
+    const { executorId } = await startOnline(['--capacity', '2'], HANG);
+    const sessionId = await node.createSession(executorId);
+    await node.eventCount(sessionId, 1);
+    await new Promise((resolve) => setTimeout(resolve, 3 * LEASE_MS));
+    expect((await platform.grpc.sessions.getSession({ sessionId }, asAdmin())).session?.state).to.equal(Session_State.RUNNING);
+    expect((await executor(executorId)).runningTasks).to.equal(1);
   });
 
-  it('drops a task the brain no longer gives it (TASK_NOT_HELD) and keeps nothing of it', async () => {
-    await startDaemon();
-    brain.current!.send({ kind: { case: 'assignTask', value: { task: task('t1', { hang: true }) } } });
-    await brain.until(() => brain.events('t1').length > 0);
-    brain.current!.send({ kind: { case: 'cancelTask', value: { taskId: 't1', reason: 'TASK_NOT_HELD: the lease expired' } } });
-    await daemon!.waitForLog('task ended');
+  it('stops the task a Welcome after a reconnect says it no longer holds, and keeps nothing of it', async () => {
+    const { daemon, executorId } = await startOnline(['--capacity', '2'], HANG);
+    const sessionId = await node.createSession(executorId);
+    await node.eventCount(sessionId, 1);
+    proxy.cut();
+    // Offline for longer than the lease: the brain's sweep fails the task.
+    const failed = await node.inState(sessionId, [Session_State.FAILED], 10_000);
+    expect(failed.reason).to.contain('lease expired');
+    proxy.restore();
+    await daemon.waitForLog('task dropped', 15_000);
+    await daemon.waitForLog('task ended');
     expect(await readdir(join(home.dataDir, 'outbox'))).to.deep.equal([]);
-    expect(terminal(brain.events('t1'))).to.equal(undefined);
-  });
-
-  it('relays a tool call of the engine through the MCP bridge and the stream', async () => {
-    await startDaemon();
-    brain.current!.send({
-      kind: { case: 'assignTask', value: { task: task('t1', { tool: { action: 'http.request', input: { url: 'http://example' } } }, { toolBridge: true }) } },
-    });
-    const call = await brain.until(() => sent(brain, 'toolCall')[0], 20_000);
-    expect(call.taskId).to.equal('t1');
-    expect(call.leaseToken).to.equal('lease-t1');
-    expect(call.tool).to.equal('connector_action');
-    expect(call.arguments).to.deep.equal({ action: 'http.request', input: { url: 'http://example' } });
-    brain.current!.send({
-      kind: { case: 'toolResult', value: { taskId: 't1', callId: call.callId, outcome: { case: 'result', value: { kind: { case: 'stringValue', value: 'created' } } } } },
-    });
-    const events = await brain.until(() => terminal(brain.events('t1')) && brain.events('t1'), 20_000);
-    expect(messages(events)[0]).to.contain('created');
-  });
-
-  it('stops with exit code 4 and a pair-again message when the node is revoked', async () => {
-    await brain.stop();
-    brain = new FakeBrain({
-      authorize: () => {
-        throw platformError(Code.Unauthenticated, 'NODE_REVOKED', 'node revoked');
-      },
-    });
-    brain.port = Number(new URL((await home.run(['status', '--json'])).stdout.match(/"server":"([^"]+)"/)![1]!).port);
-    await brain.start();
-    daemon = home.start();
-    expect(await daemon.exited).to.equal(4);
-    expect(daemon.stderr).to.contain('revoked');
-    expect(daemon.stderr).to.contain('foundation-agent pair');
+    const reasons = (await node.events(sessionId)).flatMap((event) => (event.event?.kind.case === 'turnCompleted' ? [event.event.kind.value.reason] : []));
+    expect(reasons.filter((reason) => reason.includes('node-agent'))).to.deep.equal([]);
   });
 
   it('stops cleanly on SIGTERM: the running turn ends and its last events are delivered', async () => {
-    await startDaemon();
-    brain.current!.send({ kind: { case: 'assignTask', value: { task: task('t1', { hang: true }) } } });
-    await brain.until(() => brain.events('t1').length > 0);
-    expect(await daemon!.stop('SIGTERM')).to.equal(0);
-    const last = terminal(brain.events('t1'));
-    expect(last?.status).to.equal(TurnCompleted_Status.FAILED);
-    expect(last?.reason).to.equal('the node-agent was stopped during the turn');
+    const { daemon, executorId } = await startOnline(['--capacity', '2'], HANG);
+    const sessionId = await node.createSession(executorId);
+    await node.eventCount(sessionId, 1);
+    const stopping = Date.now();
+    expect(await daemon.stop('SIGTERM')).to.equal(0);
+    // The process exits by itself once the turn is over: no leftover timer (an engine's kill grace) holds it.
+    expect(Date.now() - stopping).to.be.below(3_000);
+    const events = await node.events(sessionId);
+    expectGaplessSeqs(events);
+    expect(lastTurnCompleted(events)?.status).to.equal(TurnCompleted_Status.FAILED);
+    expect(lastTurnCompleted(events)?.reason).to.equal('the node-agent was stopped during the turn');
     expect((await home.run(['status'])).stdout).to.contain('daemon:  not running');
-    expect(daemon!.logs.map((line) => JSON.stringify(line)).join('\n')).not.to.contain('fnd_node_test');
-  });
-
-  it('extends the running task’s lease in every heartbeat', async () => {
-    await startDaemon();
-    brain.current!.send({ kind: { case: 'assignTask', value: { task: task('t1', { hang: true }) } } });
-    const beat = await brain.until(() => sent(brain, 'heartbeat').find((heartbeat) => heartbeat.running.length > 0));
-    expect(beat.running.map((lease) => [lease.taskId, lease.leaseToken])).to.deep.equal([['t1', 'lease-t1']]);
-  });
-
-  it('stops the held tasks a Welcome after a reconnect says it no longer holds', async () => {
-    await startDaemon();
-    brain.current!.send({ kind: { case: 'assignTask', value: { task: task('t1', { hang: true }) } } });
-    await brain.until(() => brain.events('t1').length > 0);
-    brain.droppedTaskIds.add('t1');
-    brain.current!.end(new ConnectError('connection reset', Code.Unavailable));
-    await daemon!.waitForLog('task dropped', 15_000);
-    await daemon!.waitForLog('task ended');
-    expect(await readdir(join(home.dataDir, 'outbox'))).to.deep.equal([]);
-    expect(terminal(brain.events('t1'))).to.equal(undefined);
+    const { credential } = JSON.parse(await readFile(join(home.configDir, 'pairing.json'), 'utf8')) as { credential: string };
+    expect(daemon.logs.map((line) => JSON.stringify(line)).join('\n')).not.to.contain(credential);
   });
 
   it('stops when the brain ends its stream because the same node connected elsewhere', async () => {
-    await startDaemon();
-    brain.current!.end(new ConnectError('this node connected again', Code.AlreadyExists));
-    expect(await daemon!.exited).to.equal(1);
-    expect(daemon!.stderr).to.contain('another foundation-agent connected with this node');
+    const { daemon } = await startOnline();
+    const elsewhere = await AgentHome.create();
+    try {
+      await mkdir(elsewhere.configDir, { recursive: true, mode: 0o700 });
+      await copyFile(join(home.configDir, 'pairing.json'), join(elsewhere.configDir, 'pairing.json'));
+      const other = start([], {}, elsewhere);
+      expect(await daemon.exited).to.equal(1);
+      expect(daemon.stderr).to.contain('another foundation-agent connected with this node');
+      await other.waitForLog('connected to the brain');
+    } finally {
+      await elsewhere.remove();
+    }
   });
 
   it('refuses to run twice on one data dir', async () => {
-    await startDaemon();
+    await startOnline();
     const second = await home.run(['start']);
     expect(second.code).to.equal(1);
     expect(second.stderr).to.contain('another foundation-agent');
+  });
+
+  it('stops with exit code 4 and a pair-again message when the node was revoked', async () => {
+    const executorId = JSON.parse((await home.run(['status', '--json'])).stdout).executorId as string;
+    await platform.grpc.executors.revokeExecutor({ executorId }, asAdmin());
+    const daemon = start([]);
+    expect(await daemon.exited).to.equal(4);
+    expect(daemon.stderr).to.contain('revoked');
+    expect(daemon.stderr).to.contain('foundation-agent pair');
   });
 });

@@ -97,34 +97,42 @@ export async function superviseTurn(turn: SupervisedTurn): Promise<void> {
 
   protocol.start(stdin, output);
 
-  const first = await Promise.race([
-    exit.then(() => 'exited' as const),
-    stopRequested.promise.then(() => 'stop' as const),
-    finishedLine.promise.then(() => 'finished' as const),
-  ]);
-  if (first === 'stop' && protocol.interrupt !== undefined) {
-    protocol.interrupt(stdin);
-    await Promise.race([exit, finishedLine.promise, sleep(turn.killGraceMs)]);
-  }
-  // Closing stdin is how a stream-json Claude learns there is no next turn; after its terminal line (even
-  // one the interrupt brought) the engine gets the grace to exit by itself before any signal.
-  stdin.close();
-  if (protocol.finished) await Promise.race([exit, sleep(turn.killGraceMs)]);
-  triggers.dispose();
+  // The grace waits race the engine's exit; once the turn is over the ones still pending are cancelled, so
+  // a stopping daemon is not kept alive by timers nobody waits for.
+  const graceTimers = new AbortController();
+  const grace = () => sleep(turn.killGraceMs, undefined, { signal: graceTimers.signal }).catch(() => undefined);
+  try {
+    const first = await Promise.race([
+      exit.then(() => 'exited' as const),
+      stopRequested.promise.then(() => 'stop' as const),
+      finishedLine.promise.then(() => 'finished' as const),
+    ]);
+    if (first === 'stop' && protocol.interrupt !== undefined) {
+      protocol.interrupt(stdin);
+      await Promise.race([exit, finishedLine.promise, grace()]);
+    }
+    // Closing stdin is how a stream-json Claude learns there is no next turn; after its terminal line (even
+    // one the interrupt brought) the engine gets the grace to exit by itself before any signal.
+    stdin.close();
+    if (protocol.finished) await Promise.race([exit, grace()]);
+    triggers.dispose();
 
-  // Whatever the leader did, nothing it started may outlive the turn.
-  await terminateGroup(pid, turn.killGraceMs);
-  await waitClosed(child, closed, turn.killGraceMs);
-  const { code, signal } = await exit;
+    // Whatever the leader did, nothing it started may outlive the turn.
+    await terminateGroup(pid, turn.killGraceMs);
+    await waitClosed(child, closed, grace);
+    const { code, signal } = await exit;
 
-  let completion: TurnCompletedInit;
-  if (stop !== undefined) {
-    if (stop.error !== undefined) output.emit(stop.error);
-    completion = { status: stop.status, reason: stop.reason, engineSessionId: protocol.engineSessionId, resultText: protocol.resultText };
-  } else {
-    completion = protocol.completion({ code, signal, stderr: stderr.summary() });
+    let completion: TurnCompletedInit;
+    if (stop !== undefined) {
+      if (stop.error !== undefined) output.emit(stop.error);
+      completion = { status: stop.status, reason: stop.reason, engineSessionId: protocol.engineSessionId, resultText: protocol.resultText };
+    } else {
+      completion = protocol.completion({ code, signal, stderr: stderr.summary() });
+    }
+    finish({ ...completion, exitCode: code ?? undefined, signal: signal ?? '' });
+  } finally {
+    graceTimers.abort();
   }
-  finish({ ...completion, exitCode: code ?? undefined, signal: signal ?? '' });
 }
 
 /** Forwards events in order and makes the TurnCompleted the last one, exactly once. */
@@ -205,12 +213,12 @@ function spawnFailureReason(launch: EngineLaunch, error: Error): string {
  * Waits for stdout and stderr to close. A process that left the group (setsid) can still hold them open;
  * after the grace they are destroyed so the turn ends anyway.
  */
-async function waitClosed(child: ChildProcess, closed: Promise<void>, graceMs: number): Promise<void> {
-  const outcome = await Promise.race([closed.then(() => 'closed' as const), sleep(graceMs).then(() => 'late' as const)]);
+async function waitClosed(child: ChildProcess, closed: Promise<void>, grace: () => Promise<void>): Promise<void> {
+  const outcome = await Promise.race([closed.then(() => 'closed' as const), grace().then(() => 'late' as const)]);
   if (outcome === 'closed') return;
   child.stdout?.destroy();
   child.stderr?.destroy();
-  await Promise.race([closed, sleep(graceMs)]);
+  await Promise.race([closed, grace()]);
 }
 
 function deferred(): { promise: Promise<void>; resolve: () => void } {

@@ -1,12 +1,14 @@
 import { spawn, type ChildProcess } from 'node:child_process';
-import { mkdtemp, rm } from 'node:fs/promises';
+import { mkdir, mkdtemp, rm, symlink } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { delimiter, join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 
 const BIN = fileURLToPath(new URL('../../bin/foundation-agent.js', import.meta.url));
-/** Fake engine executables put first on the daemon's PATH. */
-export const DAEMON_FIXTURES = fileURLToPath(new URL('../daemon-fixtures', import.meta.url));
+/** The fake engine CLIs, driven by FAKE_ENGINE_SCENARIO and friends (see fixtures/fake-engines/common.mjs). */
+const FAKE_ENGINES = fileURLToPath(new URL('../fixtures/bin/', import.meta.url));
+
+export type FakeEngine = 'codex' | 'claude' | 'opencode';
 
 export interface CliResult {
   code: number | null;
@@ -21,8 +23,17 @@ export interface CliResult {
 export class AgentHome {
   private constructor(readonly dir: string) {}
 
-  static async create(): Promise<AgentHome> {
-    return new AgentHome(await mkdtemp(join(tmpdir(), 'foundation-agent-test-')));
+  /** A home whose PATH offers only `engines` of the fake engine CLIs, so the others count as not installed. */
+  static async create(engines: readonly FakeEngine[] = ['codex']): Promise<AgentHome> {
+    const home = new AgentHome(await mkdtemp(join(tmpdir(), 'foundation-agent-test-')));
+    await mkdir(home.engineDir);
+    for (const engine of engines) await symlink(join(FAKE_ENGINES, engine), join(home.engineDir, engine));
+    return home;
+  }
+
+  /** First on the daemon's PATH: links to the fake engines this home offers. */
+  get engineDir(): string {
+    return join(this.dir, 'engines');
   }
 
   get configDir(): string {
@@ -40,7 +51,7 @@ export class AgentHome {
   env(extra: Record<string, string> = {}): NodeJS.ProcessEnv {
     return {
       ...process.env,
-      PATH: `${DAEMON_FIXTURES}${delimiter}${process.env.PATH ?? ''}`,
+      PATH: `${this.engineDir}${delimiter}${process.env.PATH ?? ''}`,
       FOUNDATION_AGENT_CONFIG_DIR: this.configDir,
       FOUNDATION_AGENT_DATA_DIR: this.dataDir,
       FOUNDATION_AGENT_WORKSPACE_ROOT: this.workspaceRoot,

@@ -31,4 +31,22 @@ describe('Wakeup', () => {
     await wakeup.next(5_000, abort.signal);
     expect(Date.now() - started).to.be.below(1_000);
   });
+
+  it('waits without a timeout for Infinity, until a wake-up', async () => {
+    const wakeup = new Wakeup();
+    let woken = false;
+    const waiting = wakeup.next(Infinity, never).then(() => (woken = true));
+    await new Promise((resolve) => setTimeout(resolve, 50));
+    expect(woken).to.equal(false);
+    wakeup.wake();
+    await waiting;
+    expect(woken).to.equal(true);
+  });
+
+  it('returns at once when the signal has already aborted', async () => {
+    const wakeup = new Wakeup();
+    const started = Date.now();
+    await wakeup.next(Infinity, AbortSignal.abort());
+    expect(Date.now() - started).to.be.below(100);
+  });
 });
