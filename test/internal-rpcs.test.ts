@@ -43,8 +43,9 @@ const CALLERS: Record<string, string[]> = {
   'foundation.session.v1.SessionTaskSinkService/RecordTaskAssigned': ['brain'],
   'foundation.session.v1.SessionTaskSinkService/RecordTaskEvents': ['brain'],
   'foundation.session.v1.AgentRunService/StartAgentRun': ['execution'],
-  'foundation.session.v1.AgentRunService/WatchAgentRun': ['execution'],
-  'foundation.session.v1.AgentRunService/CancelAgentRun': ['execution'],
+  'foundation.session.v1.AgentRunService/StartToolAgent': ['brain'],
+  'foundation.session.v1.AgentRunService/WatchAgentRun': ['execution', 'brain'],
+  'foundation.session.v1.AgentRunService/CancelAgentRun': ['execution', 'brain'],
 };
 
 const rpcName = (service: (typeof SERVICES)[number], method: DescMethod) => `${service.typeName}/${method.name}`;
@@ -86,6 +87,7 @@ describe('Internal RPCs', () => {
       'RecordTaskAssigned',
       'RecordTaskEvents',
       'StartAgentRun',
+      'StartToolAgent',
       'WatchAgentRun',
       'CancelAgentRun',
     ]);

@@ -4,7 +4,6 @@ import { durationFromMs } from '@bufbuild/protobuf/wkt';
 import { Code, ConnectError, type HandlerContext, type ServiceImpl } from '@connectrpc/connect';
 import {
   AckSchema,
-  CancelTaskSchema,
   WelcomeSchema,
   type BrainService,
   type ConnectRequest,
@@ -26,6 +25,7 @@ import { NodeConnection } from './node-connection.js';
 import type { TaskCloser } from './task-closer.js';
 import type { TaskDispatcher } from './task-dispatcher.js';
 import type { TaskEventRelay } from './task-event-relay.js';
+import { isTurnCompleted } from './task-messages.js';
 import type { TaskLeaseRef, TaskStore } from './task-store.js';
 import { toolError, type ToolBridge } from './tool-bridge.js';
 
@@ -160,6 +160,8 @@ export class BrainServiceImpl implements ServiceImpl<typeof BrainService> {
         watchdog.reset();
         return this.heartbeat(connection, kind.value);
       case 'taskEvents':
+        // The engine ended: the turn's tool calls have nobody to answer any more.
+        if (kind.value.events.some(isTurnCompleted)) connection.taskStopped(kind.value.taskId);
         return this.deps.relay.relay(connection, kind.value);
       case 'toolCall':
         // Not awaited: a connector action may take seconds, and the node's events must not wait for it.
@@ -187,9 +189,7 @@ export class BrainServiceImpl implements ServiceImpl<typeof BrainService> {
     const wellFormed = heartbeat.running.filter((l) => isUuid(l.taskId) && isUuid(l.leaseToken));
     const lost = await tasks.extendLeases(connection.orgId, connection.executorId, wellFormed, policy.leaseTtlMs);
     const malformed = heartbeat.running.filter((l) => !wellFormed.includes(l)).map((l) => l.taskId);
-    for (const taskId of [...lost, ...malformed]) {
-      connection.send({ case: 'cancelTask', value: create(CancelTaskSchema, { taskId, reason: 'TASK_NOT_HELD: the lease expired or the task ended' }) });
-    }
+    for (const taskId of [...lost, ...malformed]) connection.cancelTask(taskId, 'TASK_NOT_HELD: the lease expired or the task ended');
   }
 
   private async toolCall(connection: NodeConnection, call: ToolCall): Promise<void> {
@@ -197,7 +197,7 @@ export class BrainServiceImpl implements ServiceImpl<typeof BrainService> {
       const lease = { taskId: call.taskId, leaseToken: call.leaseToken };
       const held = isUuid(lease.taskId) && isUuid(lease.leaseToken) && (await this.deps.tasks.held(connection.orgId, connection.executorId, lease));
       const result = held
-        ? await this.deps.bridge.call(connection.orgId, call, connection.signal)
+        ? await connection.forTask(call.taskId, (signal) => this.deps.bridge.call(connection.orgId, call, signal))
         : toolError(call, 'TASK_NOT_HELD', 'this node does not hold the task the tool call names');
       connection.send({ case: 'toolResult', value: result });
     } catch (error) {

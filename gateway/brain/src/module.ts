@@ -1,12 +1,11 @@
 import { randomUUID } from 'node:crypto';
-import { create } from '@bufbuild/protobuf';
 import type { Client } from '@connectrpc/connect';
 import {
   BrainService,
-  CancelTaskSchema,
   ExecutorService,
   PairingService,
   TaskService,
+  type AgentRunService,
   type SecretsService,
   type SessionTaskSinkService,
 } from '@foundation/contracts';
@@ -14,6 +13,7 @@ import type { ConnectorCatalog, ConnectorLimits } from '@foundation/connectors';
 import { createSqlPool, querySql } from '@foundation/db';
 import type { Logger, ServiceModule } from '@foundation/kit';
 import type { Redis } from 'ioredis';
+import { AgentExecuteTool } from './agent-execute-tool.js';
 import { BrainServiceImpl, MISSED_HEARTBEATS_LIMIT } from './brain-service.js';
 import { BrainSignals, type BrainSignal } from './brain-signals.js';
 import { ConnectionRegistry, replacedError } from './connection-registry.js';
@@ -52,6 +52,8 @@ export interface BrainModuleOptions {
   sink: Client<typeof SessionTaskSinkService>;
   /** Resolves the secrets of tool-bridge connector actions. */
   secrets: Client<typeof SecretsService>;
+  /** Runs tool-bridge agent_execute calls as child sessions: the session service. */
+  agentRuns: Client<typeof AgentRunService>;
 }
 
 /**
@@ -81,7 +83,7 @@ export async function createBrainModule(options: BrainModuleOptions): Promise<Se
     dispatcher: new TaskDispatcher(tasks, options.sink, options.leaseTtlMs, log),
     relay: new TaskEventRelay(tasks, options.sink, closer, log),
     closer,
-    bridge: new ToolBridge(options.catalog, options.secrets, options.connectors, log),
+    bridge: new ToolBridge(options.catalog, options.secrets, options.connectors, new AgentExecuteTool(options.agentRuns, log), log),
     policy: { heartbeatIntervalMs: options.heartbeatIntervalMs, leaseTtlMs: options.leaseTtlMs, instanceId },
     log,
   });
@@ -125,7 +127,7 @@ function applySignal(registry: ConnectionRegistry, signal: BrainSignal): void {
       return;
     }
     case 'cancel-task':
-      registry.get(signal.executorId)?.send({ case: 'cancelTask', value: create(CancelTaskSchema, { taskId: signal.taskId, reason: signal.reason }) });
+      registry.get(signal.executorId)?.cancelTask(signal.taskId, signal.reason);
       return;
   }
 }

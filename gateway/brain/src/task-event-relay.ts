@@ -1,6 +1,6 @@
 import { create } from '@bufbuild/protobuf';
 import { Code, ConnectError, type Client } from '@connectrpc/connect';
-import { AckSchema, CancelTaskSchema, type SessionTaskSinkService, type TaskEvents } from '@foundation/contracts';
+import { AckSchema, type SessionTaskSinkService, type TaskEvents } from '@foundation/contracts';
 import { isUuid, rpcError, type Logger } from '@foundation/kit';
 import type { NodeConnection } from './node-connection.js';
 import type { TaskCloser } from './task-closer.js';
@@ -73,7 +73,7 @@ export class TaskEventRelay {
     this.log.warn({ taskId: lease.taskId, executorId: connection.executorId }, 'the session service has no session for a task; ending it');
     const closing = await this.tasks.closeHeld(connection.orgId, connection.executorId, lease, ORPHANED_TASK_REASON);
     if (closing) await this.closer.finish(closing);
-    connection.send({ case: 'cancelTask', value: create(CancelTaskSchema, { taskId: lease.taskId, reason: ORPHANED_TASK_REASON }) });
+    connection.cancelTask(lease.taskId, ORPHANED_TASK_REASON);
     void connection.requestDispatch();
   }
 
@@ -89,10 +89,7 @@ export class TaskEventRelay {
       sendAck(connection, task.taskId, task.lastSeq);
       return;
     }
-    connection.send({
-      case: 'cancelTask',
-      value: create(CancelTaskSchema, { taskId: message.taskId, reason: 'TASK_NOT_HELD: this node does not hold the task (its lease expired, it ended, or it was never assigned here)' }),
-    });
+    connection.cancelTask(message.taskId, 'TASK_NOT_HELD: this node does not hold the task (its lease expired, it ended, or it was never assigned here)');
   }
 }
 

@@ -4,28 +4,22 @@ import { ConnectError, type Client } from '@connectrpc/connect';
 import { ToolErrorSchema, ToolResultSchema, type SecretsService, type ToolCall, type ToolResult } from '@foundation/contracts';
 import { ConnectorError, runAction, type ConnectorCatalog, type ConnectorLimits } from '@foundation/connectors';
 import { reasonOf, type Logger } from '@foundation/kit';
-
-/** A failed tool call, answered to the engine as ToolResult.error. */
-class ToolCallError extends Error {
-  constructor(
-    readonly reason: string,
-    message: string,
-  ) {
-    super(message);
-  }
-}
+import type { AgentExecuteTool } from './agent-execute-tool.js';
+import { ToolCallError } from './tool-call-error.js';
 
 /**
  * Runs the tools an engine calls through a node's local MCP server, server-side, so the org's secrets
  * never reach the node. `connector_action` runs a catalog action with the named secret, resolved from the
  * secrets service at that moment (audited against the task) and kept inside this call: neither the
- * result, nor an error, nor a log line carries it. `agent_execute` does not exist yet.
+ * result, nor an error, nor a log line carries it. `agent_execute` runs one turn of another agent of the
+ * organization and answers its final message. `signal` aborts when the calling task stops on its node.
  */
 export class ToolBridge {
   constructor(
     private readonly catalog: ConnectorCatalog,
     private readonly secrets: Client<typeof SecretsService>,
     private readonly limits: ConnectorLimits,
+    private readonly agentExecute: AgentExecuteTool,
     private readonly log: Logger,
   ) {}
 
@@ -44,9 +38,9 @@ export class ToolBridge {
       case 'connector_action':
         return this.connectorAction(orgId, call, signal);
       case 'agent_execute':
-        throw new ToolCallError('UNSUPPORTED', 'agent_execute is not available yet: the platform cannot start another agent from a tool call');
+        return this.agentExecute.run(orgId, call, signal);
       default:
-        throw new ToolCallError('INVALID_FIELD', `tool: no tool ${JSON.stringify(call.tool)}; use connector_action`);
+        throw new ToolCallError('INVALID_FIELD', `tool: no tool ${JSON.stringify(call.tool)}; use connector_action or agent_execute`);
     }
   }
 
@@ -60,7 +54,10 @@ export class ToolBridge {
     return output;
   }
 
-  /** What the engine is told; errors from the secrets service and connectors carry safe messages by design. */
+  /**
+   * What the engine is told; errors from the secrets service and connectors carry safe messages by design.
+   * agent_execute answers every error of its own as a ToolCallError, so a ConnectError here is the secrets service's.
+   */
   private describe(error: unknown, call: ToolCall): { reason: string; message: string } {
     if (error instanceof ToolCallError) return { reason: error.reason, message: error.message };
     if (error instanceof ConnectorError) return { reason: error.reason, message: error.message };

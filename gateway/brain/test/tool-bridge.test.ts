@@ -70,10 +70,10 @@ describe('Tool bridge (ToolCall over the stream)', () => {
     expect(badInput.outcome.value).to.deep.include({ reason: 'CONNECTOR_INPUT_INVALID' });
   });
 
-  it('answers agent_execute with UNSUPPORTED for now', async () => {
+  it('answers agent_execute without an engine with INVALID_FIELD (agent-execute.test.ts runs it)', async () => {
     const result = await call('agent_execute', { prompt: 'x' });
-    expect(result.outcome.value).to.deep.include({ reason: 'UNSUPPORTED' });
-    expect((result.outcome.value as { message: string }).message).to.match(/agent_execute is not available/);
+    expect(result.outcome.value).to.deep.include({ reason: 'INVALID_FIELD' });
+    expect((result.outcome.value as { message: string }).message).to.match(/^arguments\.engine/);
   });
 
   it('refuses a call under a lease token the node does not hold with TASK_NOT_HELD', async () => {

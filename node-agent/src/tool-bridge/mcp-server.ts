@@ -37,10 +37,13 @@ server.registerTool(
 server.registerTool(
   'agent_execute',
   {
-    description: 'Runs a prompt on another coding agent of the organization and returns its final message.',
+    description:
+      'Runs one turn of another coding agent of the organization (on any of its nodes offering the engine) with the prompt, waits for it, and returns its final message as {text, sessionId, status}. The agent starts in a fresh session, without these tools.',
     inputSchema: {
       engine: z.string().min(1).describe('"gateway.codex.v2", "gateway.claude.v2" or "gateway.opencode.v2".'),
       prompt: z.string().min(1),
+      workspace: z.string().optional().describe("The directory the agent works in, relative to its node's workspace root; by default one of its own for this task."),
+      timeout_seconds: z.number().int().min(1).max(3600).optional().describe('How long to wait for the agent, 1 to 3600 seconds; 600 by default.'),
     },
   },
   async (args) => toToolResult(await relay.call('agent_execute', args as JsonObject)),

@@ -13,7 +13,10 @@ export interface ServiceClients {
   tasks: Client<typeof TaskService>;
   /** Where the brain records what nodes report about their tasks: the session service. */
   sessionTaskSink: Client<typeof SessionTaskSinkService>;
-  /** The session service's `agent.run` sessions, which the worker runs those nodes through. */
+  /**
+   * The session service's one-turn sessions: the worker runs `agent.run` nodes through them, the brain the
+   * tool bridge's `agent_execute` calls.
+   */
   agentRuns: Client<typeof AgentRunService>;
 }
 

@@ -165,6 +165,7 @@ export async function buildTargets(
         connectors: connectorLimits,
         sink: brain.sessionTaskSink,
         secrets: brain.secrets,
+        agentRuns: brain.agentRuns,
       }),
     );
   }

@@ -17,9 +17,9 @@ export class SessionLifecycle {
   ) {}
 
   /**
-   * Opens a session and starts its first turn. An agent.run session that exists is returned; if it still
-   * waits, its task is handed to the brain again (the brain is idempotent on the task id), since a crash
-   * may have come between the insert and the call.
+   * Opens a session and starts its first turn. A one-turn session (of an agent.run node attempt or a tool
+   * call) that exists is returned; if it still waits, its task is handed to the brain again (the brain is
+   * idempotent on the task id), since a crash may have come between the insert and the call.
    */
   async open(orgId: string, request: NewSession & { prompt: string }): Promise<SessionRecord> {
     const { session, turn, created } = await this.store.open(orgId, request);

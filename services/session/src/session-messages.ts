@@ -2,7 +2,7 @@ import { create } from '@bufbuild/protobuf';
 import { timestampFromDate } from '@bufbuild/protobuf/wkt';
 import { Session_State, SessionEventSchema, SessionSchema, type Session, type SessionEvent } from '@foundation/contracts';
 import type { SessionEventRecord } from './session-event-log.js';
-import { isAgentRun, type SessionRecord, type SessionState } from './session-record.js';
+import { isOneTurn, type SessionRecord, type SessionState } from './session-record.js';
 import { sessionStateAfterTurn } from './turn-outcome.js';
 
 const SESSION_STATES: Record<SessionState, Session_State> = {
@@ -35,6 +35,7 @@ export function sessionMessage(s: SessionRecord): Session {
     createTime: timestampFromDate(s.createdAt),
     updateTime: timestampFromDate(s.updatedAt),
     workflowRunId: s.workflowRunId,
+    parentSessionId: s.parentSessionId,
   });
 }
 
@@ -49,6 +50,6 @@ export function sessionEventMessage(e: SessionEventRecord): SessionEvent {
 export function stateAfter(event: SessionEventRecord, session: SessionRecord): Session_State {
   if (event.seq === session.lastSeq) return SESSION_STATES[session.state];
   const kind = event.event.kind;
-  if (kind.case === 'turnCompleted') return SESSION_STATES[sessionStateAfterTurn(kind.value.status, isAgentRun(session))];
+  if (kind.case === 'turnCompleted') return SESSION_STATES[sessionStateAfterTurn(kind.value.status, isOneTurn(session))];
   return Session_State.RUNNING;
 }

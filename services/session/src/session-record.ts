@@ -25,6 +25,8 @@ export interface SessionRecord {
   createdBy: string;
   /** Empty for a session a user opened. */
   workflowRunId: string;
+  /** For an agent_execute tool call's session: the calling session; else empty. */
+  parentSessionId: string;
   createdAt: Date;
   updatedAt: Date;
 }
@@ -33,9 +35,9 @@ export function isFinal(state: SessionState): state is FinalSessionState {
   return state === 'completed' || state === 'failed' || state === 'cancelled';
 }
 
-/** An agent.run session lives for one turn: its turn's end is its own. */
-export function isAgentRun(session: SessionRecord): boolean {
-  return session.workflowRunId !== '';
+/** An agent.run node's or an agent_execute tool call's session lives for one turn: its turn's end is its own. */
+export function isOneTurn(session: SessionRecord): boolean {
+  return session.workflowRunId !== '' || session.parentSessionId !== '';
 }
 
 export async function readSession(tx: SqlTransaction, sessionId: string): Promise<SessionRecord> {
@@ -69,6 +71,7 @@ export function sessionRecord(row: Record<string, unknown>): SessionRecord {
     reason: row['reason'] as string,
     createdBy: (row['created_by'] as string | null) ?? '',
     workflowRunId: (row['workflow_run_id'] as string | null) ?? '',
+    parentSessionId: (row['parent_session_id'] as string | null) ?? '',
     createdAt: dateOf(row['created_at']),
     updatedAt: dateOf(row['updated_at']),
   };

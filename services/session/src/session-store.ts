@@ -6,7 +6,16 @@ import { rpcError, type PageWindow } from '@foundation/kit';
 import { v7 as uuidv7 } from 'uuid';
 import { appendTaskEvents, readSessionEvents, type SessionEventRecord } from './session-event-log.js';
 import { isFinal, lockSession, readSession, sessionRecord, type SessionRecord } from './session-record.js';
-import { activeTaskOf, agentRunSession, insertTurn, lockTask, type SessionTurn } from './session-turn.js';
+import {
+  activeTaskOf,
+  callingSessionOf,
+  insertTurn,
+  lockTask,
+  oneTurnSessionOf,
+  type SessionTurn,
+  type ToolCallOrigin,
+  type WorkflowNodeAttempt,
+} from './session-turn.js';
 import { applyTurnEvents } from './turn-outcome.js';
 
 /** What a new session is made of; the store fills in the rest. */
@@ -18,7 +27,9 @@ export interface NewSession {
   toolBridge: boolean;
   createdBy: string;
   /** Set for an agent.run node attempt's session, which exists once per run, node and attempt. */
-  workflowNode?: { runId: string; nodeId: string; attempt: number };
+  workflowNode?: WorkflowNodeAttempt;
+  /** Set for an agent_execute tool call's session, which exists once per calling task and call id. */
+  toolCall?: ToolCallOrigin;
 }
 
 /** What a batch of task events did. */
@@ -40,24 +51,29 @@ export class SessionStore {
   ) {}
 
   /**
-   * Inserts a PENDING session with its first turn. For an agent.run node attempt whose session exists,
-   * that one is returned (`created` false), also when two starts race.
+   * Inserts a PENDING session with its first turn. For an agent.run node attempt or a tool call whose
+   * session exists, that one is returned (`created` false), also when two starts race. A tool call's
+   * session is the child of its calling task's session: NOT_FOUND when the task is no turn of the org,
+   * SESSION_FINISHED when it is no longer under way.
    */
   open(orgId: string, session: NewSession): Promise<SessionTurn & { created: boolean }> {
     return withTenantSql(this.pool, orgId, async (tx) => {
       const id = uuidv7();
       const now = this.now();
       const node = session.workflowNode;
+      const call = session.toolCall;
+      const parentSessionId = call ? await callingSessionOf(tx, call.parentTaskId) : null;
+      // No conflict target: the unique index of node attempts and that of tool calls both make a second start a no-op.
       const rows = await tx.query(
         `insert into session.agent_sessions (id, org_id, engine, executor_id, workspace, state, title, tool_bridge, turns, created_by,
-           workflow_run_id, workflow_node_id, workflow_attempt, created_at, updated_at)
-         values ($1, $2, $3, $4, $5, 'pending', $6, $7, 1, $8, $9, $10, $11, $12, $12)
-         on conflict (org_id, workflow_run_id, workflow_node_id, workflow_attempt) where workflow_run_id is not null do nothing
+           workflow_run_id, workflow_node_id, workflow_attempt, parent_session_id, parent_task_id, tool_call_id, created_at, updated_at)
+         values ($1, $2, $3, $4, $5, 'pending', $6, $7, 1, $8, $9, $10, $11, $12, $13, $14, $15, $15)
+         on conflict do nothing
          returning *`,
         [id, orgId, session.engine, session.executorId || null, session.workspace, session.title, session.toolBridge, session.createdBy || null,
-          node?.runId ?? null, node?.nodeId ?? null, node?.attempt ?? null, now],
+          node?.runId ?? null, node?.nodeId ?? null, node?.attempt ?? null, parentSessionId, call?.parentTaskId ?? null, call?.callId ?? null, now],
       );
-      if (!rows[0]) return { ...(await agentRunSession(tx, node!)), created: false };
+      if (!rows[0]) return { ...(await oneTurnSessionOf(tx, session)), created: false };
       const turn = await insertTurn(tx, orgId, id, 1, now);
       return { session: sessionRecord(rows[0]), turn, created: true };
     });

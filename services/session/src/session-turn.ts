@@ -2,7 +2,7 @@ import { Code } from '@connectrpc/connect';
 import type { SqlTransaction } from '@foundation/db';
 import { rpcError } from '@foundation/kit';
 import { v7 as uuidv7 } from 'uuid';
-import { isFinal, lockSession, sessionRecord, type SessionRecord } from './session-record.js';
+import { isFinal, lockSession, readSession, sessionRecord, type SessionRecord } from './session-record.js';
 import type { TurnState } from './turn-outcome.js';
 
 /** Turns: one brain task each, numbered per session. Helpers for SessionStore's transactions. */
@@ -19,6 +19,19 @@ export interface TurnRecord {
 export interface SessionTurn {
   session: SessionRecord;
   turn: TurnRecord;
+}
+
+/** An agent.run node attempt, which has one session. */
+export interface WorkflowNodeAttempt {
+  runId: string;
+  nodeId: string;
+  attempt: number;
+}
+
+/** An agent_execute tool call of a task, which has one session. */
+export interface ToolCallOrigin {
+  parentTaskId: string;
+  callId: string;
 }
 
 export async function insertTurn(tx: SqlTransaction, orgId: string, sessionId: string, turn: number, now: Date): Promise<TurnRecord> {
@@ -42,21 +55,39 @@ export async function readTurn(tx: SqlTransaction, sessionId: string, turn: numb
   return rows[0] && turnRecord(rows[0]);
 }
 
-/** The session of an agent.run node attempt with its (only) turn. */
-export async function agentRunSession(tx: SqlTransaction, node: { runId: string; nodeId: string; attempt: number }): Promise<SessionTurn> {
-  const rows = await tx.query(
-    `select * from session.agent_sessions where workflow_run_id = $1 and workflow_node_id = $2 and workflow_attempt = $3`,
-    [node.runId, node.nodeId, node.attempt],
-  );
+/** The one-turn session of an agent.run node attempt or of a tool call, with its (only) turn. */
+export async function oneTurnSessionOf(tx: SqlTransaction, origin: { workflowNode?: WorkflowNodeAttempt; toolCall?: ToolCallOrigin }): Promise<SessionTurn> {
+  const { workflowNode: node, toolCall: call } = origin;
+  const rows = node
+    ? await tx.query(`select * from session.agent_sessions where workflow_run_id = $1 and workflow_node_id = $2 and workflow_attempt = $3`,
+        [node.runId, node.nodeId, node.attempt])
+    : await tx.query(`select * from session.agent_sessions where parent_task_id = $1 and tool_call_id = $2`, [call!.parentTaskId, call!.callId]);
   const session = sessionRecord(rows[0]!);
   return { session, turn: (await readTurn(tx, session.id, 1))! };
 }
 
-/** Locks a task's session, then its turn (the order every change takes); NOT_FOUND for an unknown task. */
-export async function lockTask(tx: SqlTransaction, taskId: string): Promise<SessionTurn> {
+/** The session whose turn `taskId` is; NOT_FOUND for a task that is no turn of a session of the org. */
+async function sessionOfTask(tx: SqlTransaction, taskId: string): Promise<string> {
   const found = await tx.query<{ session_id: string }>('select session_id from session.agent_session_turns where task_id = $1', [taskId]);
   if (!found[0]) throw rpcError(Code.NotFound, 'NOT_FOUND', `task ${taskId} is no turn of a session of this organization`);
-  const session = await lockSession(tx, found[0].session_id);
+  return found[0].session_id;
+}
+
+/**
+ * The session of a task whose turn is under way, for a tool call of it that starts a child session;
+ * SESSION_FINISHED once the turn or its session ended (nobody waits for the child any more).
+ */
+export async function callingSessionOf(tx: SqlTransaction, taskId: string): Promise<string> {
+  const session = await readSession(tx, await sessionOfTask(tx, taskId));
+  if ((await activeTaskOf(tx, session)) !== taskId) {
+    throw rpcError(Code.FailedPrecondition, 'SESSION_FINISHED', `task ${taskId} is no longer under way (its session is ${session.state}), so it cannot start an agent`);
+  }
+  return session.id;
+}
+
+/** Locks a task's session, then its turn (the order every change takes); NOT_FOUND for an unknown task. */
+export async function lockTask(tx: SqlTransaction, taskId: string): Promise<SessionTurn> {
+  const session = await lockSession(tx, await sessionOfTask(tx, taskId));
   const rows = await tx.query('select * from session.agent_session_turns where task_id = $1 for update', [taskId]);
   return { session, turn: turnRecord(rows[0]!) };
 }

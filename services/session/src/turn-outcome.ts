@@ -1,5 +1,5 @@
 import { TurnCompleted_Status, type TaskEvent, type TurnCompleted } from '@foundation/contracts';
-import { isAgentRun, isFinal, type SessionRecord, type SessionState } from './session-record.js';
+import { isFinal, isOneTurn, type SessionRecord, type SessionState } from './session-record.js';
 
 export type TurnState = 'pending' | 'running' | 'succeeded' | 'failed' | 'cancelled';
 
@@ -41,7 +41,7 @@ export function applyTurnEvents(session: SessionRecord, turn: { turn: number; st
   }
   if (!current || isFinal(session.state)) return change;
   if (completed) {
-    const ended = sessionStateAfterTurn(completed.status, isAgentRun(session));
+    const ended = sessionStateAfterTurn(completed.status, isOneTurn(session));
     change.state = ended;
     if (ended === 'failed' || ended === 'cancelled') change.reason = completed.reason || defaultReason(completed.status);
   } else if (events.length > 0 && session.state === 'pending') {
@@ -50,11 +50,11 @@ export function applyTurnEvents(session: SessionRecord, turn: { turn: number; st
   return change;
 }
 
-/** The session's state once its current turn ended with `status`; an agent.run session has one turn only. */
-export function sessionStateAfterTurn(status: TurnCompleted_Status, agentRun: boolean): SessionState {
+/** The session's state once its current turn ended with `status`; a one-turn session then ends. */
+export function sessionStateAfterTurn(status: TurnCompleted_Status, oneTurn: boolean): SessionState {
   switch (turnStateOf(status)) {
     case 'succeeded':
-      return agentRun ? 'completed' : 'idle';
+      return oneTurn ? 'completed' : 'idle';
     case 'cancelled':
       return 'cancelled';
     default:

@@ -32,10 +32,13 @@ describe('AgentRunService', () => {
       bench.asExecution,
     );
 
-  it('refuses user tokens and services other than execution (PERMISSION_DENIED, INTERNAL_ONLY)', async () => {
-    const asBrain = await serviceCaller(bench.platform, 'brain', AgentRunService.typeName);
-    for (const options of [bench.orgA.as, asBrain]) {
+  it('refuses user tokens and services other than its callers (PERMISSION_DENIED, INTERNAL_ONLY)', async () => {
+    const [asBrain, asWorkflow] = await Promise.all(['brain', 'workflow'].map((caller) => serviceCaller(bench.platform, caller, AgentRunService.typeName)));
+    for (const options of [bench.orgA.as, asBrain, asWorkflow]) {
       await expectRpcError(bench.agentRuns.startAgentRun({ orgId: orgId() }, options), Code.PermissionDenied, 'INTERNAL_ONLY');
+    }
+    // The brain cancels the sessions of its agent_execute calls.
+    for (const options of [bench.orgA.as, asWorkflow]) {
       await expectRpcError(bench.agentRuns.cancelAgentRun({ orgId: orgId(), sessionId: uuidv7() }, options), Code.PermissionDenied, 'INTERNAL_ONLY');
     }
   });
