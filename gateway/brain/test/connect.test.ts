@@ -2,7 +2,7 @@ import { randomUUID } from 'node:crypto';
 import { create } from '@bufbuild/protobuf';
 import { durationMs } from '@bufbuild/protobuf/wkt';
 import { Code } from '@connectrpc/connect';
-import { Executor_State, HeartbeatSchema, HeldTaskSchema } from '@foundation/contracts';
+import { Executor_State, HeartbeatSchema, HeldTaskSchema, TaskEventsSchema } from '@foundation/contracts';
 import { defaultHello, eventually, expectRpcError, invalidFieldOf, type SimulatedNode } from '@foundation/testing';
 import { expect } from 'chai';
 import { startBrainBench, TEST_HEARTBEAT_MS, type BrainBench } from './brain-fixtures.js';
@@ -65,6 +65,27 @@ describe('BrainService: Connect()', () => {
       await node.next('welcome');
       node.send({ case: 'hello', value: defaultHello() });
       await expectEnded(node, Code.InvalidArgument, 'MALFORMED_REQUEST');
+    });
+
+    it('ends the stream of a message over FOUNDATION_READ_MAX_BYTES with RESOURCE_EXHAUSTED, and the brain serves on', async () => {
+      const { credential, executorId } = await bench.pair();
+      const node = bench.connect({ credential });
+      await node.next('welcome');
+      const line = 'x'.repeat(5 * 1024 * 1024);
+      node.send({
+        case: 'taskEvents',
+        value: create(TaskEventsSchema, {
+          taskId: randomUUID(),
+          leaseToken: 'lease',
+          events: [{ seq: 1n, event: { kind: { case: 'raw', value: { line } } } }],
+        }),
+      });
+      await expectEnded(node, Code.ResourceExhausted, 'REQUEST_TOO_LARGE');
+      await eventually(async () => expect((await stateOf(executorId)).state).to.equal(Executor_State.OFFLINE));
+      const again = bench.connect({ credential });
+      await again.next('welcome');
+      expect((await stateOf(executorId)).state).to.equal(Executor_State.ONLINE);
+      await again.hangUp();
     });
 
     it('refuses a capacity outside 1 to 64 with INVALID_FIELD', async () => {

@@ -20,6 +20,12 @@ export function toClientError(error: unknown, requestId: string): { error: Conne
     // A streaming request message that is not valid protobuf, decoded inside the interceptors.
     return { error: rpcError(Code.InvalidArgument, 'MALFORMED_REQUEST', `a request message is not valid protobuf: ${error.rawMessage}`), isUnexpected: false };
   }
+  if (error instanceof ConnectError && error.code === Code.ResourceExhausted && error.findDetails(ErrorInfoSchema).length === 0) {
+    // A streaming request message over readMaxBytes, refused by connect-es inside the interceptors.
+    const size = /larger than configured readMaxBytes (\d+)/.exec(error.rawMessage);
+    const limit = size ? `the ${size[1]} bytes` : 'what';
+    return { error: rpcError(Code.ResourceExhausted, 'REQUEST_TOO_LARGE', `a request message is larger than ${limit} this server accepts`), isUnexpected: false };
+  }
   if (error instanceof ConnectError && !isUnclassified(error)) {
     // Rebuilt without metadata: an error relayed from another service carries that call's response
     // headers (content-type, grpc-status), which must not become this response's headers.
