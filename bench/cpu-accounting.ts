@@ -25,6 +25,13 @@ export interface CpuSnapshot {
 
 const TICKS_PER_SECOND = 100; // USER_HZ, 100 on every Linux that matters here
 
+/** A slice during which processes outside the benchmark used more than this (in cores) is measured again. */
+export const FOREIGN_LIMIT_CORES = 0.2;
+
+export function isDisturbed(split: CpuSplit): boolean {
+  return split.foreignS / split.wallS > FOREIGN_LIMIT_CORES;
+}
+
 export function cpuSnapshot(): CpuSnapshot {
   return { at: process.hrtime.bigint(), machineS: machineBusySeconds(), server: process.cpuUsage(), descendants: descendantCpu(process.pid) };
 }
@@ -54,6 +61,22 @@ export function addSplit(into: CpuSplit | undefined, split: CpuSplit): CpuSplit 
   if (!into) return { ...split };
   for (const key of Object.keys(split) as (keyof CpuSplit)[]) into[key] += split[key];
   return into;
+}
+
+/**
+ * Waits (up to a minute) for a second in which the machine is nearly idle, so the load does not start in
+ * the middle of someone else's job; returns how busy the machine was in the last second before the load.
+ */
+export async function waitForQuietMachine(): Promise<number> {
+  const giveUpAt = Date.now() + 60_000;
+  for (let announced = false; ; ) {
+    const start = machineBusySeconds();
+    await new Promise((resolve) => setTimeout(resolve, 1000));
+    const busy = machineBusySeconds() - start;
+    if (busy < FOREIGN_LIMIT_CORES || Date.now() > giveUpAt) return busy;
+    if (!announced) process.stderr.write(`bench: the machine is busy (${busy.toFixed(2)} cores); waiting up to a minute for it to quieten …\n`);
+    announced = true;
+  }
 }
 
 /** CPU seconds the whole machine spent not idle, from /proc/stat (0 where there is none). */

@@ -20,13 +20,14 @@
  */
 import { spawn } from 'node:child_process';
 import { writeFileSync } from 'node:fs';
-import { Session } from 'node:inspector/promises';
 import os from 'node:os';
 import { fileURLToPath } from 'node:url';
 import { stopTestPostgres } from '@foundation/db';
 import { signUp, startTestPlatform } from '@foundation/testing';
 import { caseKey, type CaseResult, type LoadResults, type SliceMessage, type SliceVerdict } from './cases.js';
-import { addSplit, cpuSince, cpuSnapshot, machineBusySeconds, type CpuSnapshot, type CpuSplit } from './cpu-accounting.js';
+import { addSplit, cpuSince, cpuSnapshot, FOREIGN_LIMIT_CORES, isDisturbed, waitForQuietMachine, type CpuSnapshot, type CpuSplit } from './cpu-accounting.js';
+import { startCpuProfile } from './cpu-profile.js';
+import { benchAgentGateway } from './agent-gateway.js';
 import { benchWorkflowThroughput } from './workflow-throughput.js';
 
 /** The targets of the issue: at 32 in flight, GetMe keeps half of echo's throughput and at most twice its p99. */
@@ -35,17 +36,19 @@ const TARGET_P99_RATIO = 2;
 /** At 1 in flight, GetMe's median under 2 ms. */
 const TARGET_P50_AT_1_MS = 2;
 
-/** A slice during which processes outside the benchmark used more than this (in cores) is measured again. */
-const FOREIGN_LIMIT_CORES = 0.2;
 /** At most this many slices are measured again in one run, so a long foreign job cannot stall the bench. */
 const REMEASURE_BUDGET = 24;
 
-/** `BENCH_SUITES`: `rpc` (GetMe against Echo) and `workflows` (bench/workflow-throughput.ts); both by default. */
+/**
+ * `BENCH_SUITES`: `rpc` (GetMe against Echo), `workflows` (bench/workflow-throughput.ts) and `agents`
+ * (bench/agent-gateway.ts); all by default.
+ */
 async function main(): Promise<void> {
-  const suites = new Set((process.env.BENCH_SUITES ?? 'rpc,workflows').split(',').map((s) => s.trim()));
+  const suites = new Set((process.env.BENCH_SUITES ?? 'rpc,workflows,agents').split(',').map((s) => s.trim()));
   try {
     if (suites.has('rpc')) await benchRpcOverhead();
     if (suites.has('workflows')) console.log(await benchWorkflowThroughput());
+    if (suites.has('agents')) console.log(await benchAgentGateway());
   } finally {
     await stopTestPostgres();
   }
@@ -67,37 +70,6 @@ async function benchRpcOverhead(): Promise<void> {
   } finally {
     await platform.close();
   }
-}
-
-/**
- * Waits (up to a minute) for a second in which the machine is nearly idle, so the load does not start in
- * the middle of someone else's job; returns how busy the machine was in the last second before the load.
- */
-async function waitForQuietMachine(): Promise<number> {
-  const giveUpAt = Date.now() + 60_000;
-  for (let announced = false; ; ) {
-    const start = machineBusySeconds();
-    await new Promise((resolve) => setTimeout(resolve, 1000));
-    const busy = machineBusySeconds() - start;
-    if (busy < FOREIGN_LIMIT_CORES || Date.now() > giveUpAt) return busy;
-    if (!announced) process.stderr.write(`bench: the machine is busy (${busy.toFixed(2)} cores); waiting up to a minute for it to quieten …\n`);
-    announced = true;
-  }
-}
-
-/** Profiles this process (the server) from now until stop(): the load, not the start-up. */
-async function startCpuProfile(): Promise<{ stop(): Promise<object> }> {
-  const session = new Session();
-  session.connect();
-  await session.post('Profiler.enable');
-  await session.post('Profiler.start');
-  return {
-    stop: async () => {
-      const { profile } = await session.post('Profiler.stop');
-      session.disconnect();
-      return profile;
-    },
-  };
 }
 
 interface Run {
@@ -125,8 +97,7 @@ function runLoadClient(baseUrl: string, token: string, orgId: string): Promise<R
     if (!open || open.key !== m.key) throw new Error(`slice ${m.key} ended without starting`);
     const split = cpuSince(open.start, child.pid);
     open = undefined;
-    const disturbed = split.foreignS / split.wallS > FOREIGN_LIMIT_CORES;
-    const accept = !disturbed || remeasured >= REMEASURE_BUDGET;
+    const accept = !isDisturbed(split) || remeasured >= REMEASURE_BUDGET;
     if (accept) cpu.set(m.key, addSplit(cpu.get(m.key), split));
     else remeasured++;
     child.send({ accept } satisfies SliceVerdict);

@@ -1,0 +1,70 @@
+/**
+ * What bench/agent-gateway.ts (the server process) and bench/agent-nodes.ts (the simulated nodes and the
+ * session client, in a process of their own) exchange over the IPC channel. The server asks, the nodes'
+ * process answers each request with a reply of the same id. Times are the nodes' process's
+ * `performance.now()`, so every latency is taken on one clock.
+ */
+
+/** Where a user's calls go: an access token of an org member, and the org. */
+export interface Caller {
+  accessToken: string;
+  orgId: string;
+}
+
+export type AgentRequest =
+  /** Connects these nodes (each its own HTTP/2 connection) and keeps them heartbeating; replies when all are welcomed. */
+  | { kind: 'connect-idle'; credentials: string[] }
+  /** The nodes' clock now and how many heartbeats they sent so far, to bound a measured window. */
+  | { kind: 'mark' }
+  /** Stops (or restarts) the idle nodes' heartbeats, to tell their cost from that of merely being connected. */
+  | { kind: 'pause-heartbeats' }
+  | { kind: 'resume-heartbeats' }
+  /** Drops every idle node's connection. */
+  | { kind: 'drop-idle' }
+  /** Sequential sessions on these nodes, each answered at once with one event; replies with their timings. */
+  | { kind: 'dispatch'; credentials: string[]; caller: Caller; warmup: number; count: number }
+  /** One node starts streaming a long turn's events to a session a watcher follows; replies after the warm-up. */
+  | { kind: 'start-events'; credential: string; caller: Caller; maxBatch: number; batchesInFlight: number; warmupMs: number }
+  /** Ends the stream; replies with what was received inside the kept windows (fails unless the watcher saw every event, in order). */
+  | { kind: 'stop-events'; windows: Window[] };
+
+export type AgentReply =
+  | { kind: 'connected'; nodes: number; connectSeconds: number; heartbeatMs: number }
+  /** `nodesLost`: idle nodes whose stream the brain ended. */
+  | { kind: 'mark'; at: number; heartbeatsSent: number; nodesLost: number }
+  | { kind: 'heartbeats-paused' }
+  | { kind: 'heartbeats-resumed' }
+  | { kind: 'dropped' }
+  | { kind: 'dispatched'; dispatches: DispatchTiming[] }
+  | { kind: 'events-started' }
+  | { kind: 'events'; result: EventStreamResult };
+
+/** [start, end] on the nodes' clock, in ms. */
+export type Window = [number, number];
+
+/** One dispatch, in ms from the CreateSession call. */
+export interface DispatchTiming {
+  /** The node received AssignTask. */
+  assignedMs: number;
+  /** The node received the Ack of its one event (the TurnCompleted): it is persisted. */
+  ackedMs: number;
+  /** CreateSession returned to its caller. */
+  createdMs: number;
+}
+
+export interface EventStreamResult {
+  /** Events the watcher received inside the kept windows. */
+  events: number;
+  seconds: number;
+  /** From the node sending an event to the watcher receiving it, for events received inside the windows. */
+  p50Ms: number;
+  p99Ms: number;
+  maxMs: number;
+  batches: number;
+  meanBatch: number;
+  /** Protobuf size of an event, averaged over the first ones sent. */
+  meanEventBytes: number;
+}
+
+/** A request as sent, with the id its reply carries. */
+export type Envelope<T> = T & { id: number };

@@ -1,0 +1,88 @@
+import { create } from '@bufbuild/protobuf';
+import { TaskEventsSchema } from '@foundation/contracts';
+import type { Caller, DispatchTiming } from './agent-messages.js';
+import { turnCompletedEvent } from './agent-turn-events.js';
+import { HeartbeatingNode } from './heartbeating-node.js';
+import { sessionClient } from './session-client.js';
+
+/** A node waits this long for its next AssignTask before the bench counts the dispatch as lost. */
+const ASSIGNMENT_TIMEOUT_MS = 30_000;
+
+/** When one node received a task and the Ack of its event. */
+interface Answered {
+  assignedAt: number;
+  ackedAt: number;
+}
+
+/**
+ * Sessions opened one after another (SessionService.CreateSession, as a user opens one) on nodes that
+ * answer every AssignTask at once with one event, the turn's TurnCompleted, so the turn ends and the node's
+ * capacity is free again. Each is timed from the CreateSession call to the node receiving the Ack of that
+ * event: session service → brain StartTask → AssignTask down the stream → TaskEvents up → the session
+ * service persists it → Ack. The first `warmup` are not kept.
+ */
+export async function dispatchRoundTrips(baseUrl: string, credentials: string[], caller: Caller, warmup: number, count: number): Promise<DispatchTiming[]> {
+  const nodes = await Promise.all(credentials.map((credential) => HeartbeatingNode.connect(baseUrl, credential)));
+  const answers = new AnswerQueue();
+  const answering = nodes.map((n) => answerAssignments(n, answers));
+  const { sessions, as } = sessionClient(baseUrl, caller);
+  const timings: DispatchTiming[] = [];
+  try {
+    for (let i = 0; i < warmup + count; i++) {
+      const began = performance.now();
+      // Not awaited before the answer: StartTask hands the task to a node before CreateSession returns.
+      const created = sessions.createSession({ engine: 'gateway.claude.v2', workspace: 'bench', prompt: `dispatch ${i}` }, as).then(() => performance.now());
+      const answered = await answers.next(ASSIGNMENT_TIMEOUT_MS);
+      const createdAt = await created;
+      if (i >= warmup) timings.push({ assignedMs: answered.assignedAt - began, ackedMs: answered.ackedAt - began, createdMs: createdAt - began });
+    }
+  } finally {
+    await Promise.all(nodes.map((n) => n.close()));
+    await Promise.all(answering);
+  }
+  return timings;
+}
+
+/** Answers each task the node is given with its TurnCompleted, until the bench closes the node. */
+async function answerAssignments({ node }: HeartbeatingNode, answers: AnswerQueue): Promise<void> {
+  const seen = new Set<string>();
+  try {
+    for (;;) {
+      const { task } = await node.next('assignTask', (a) => !seen.has(a.task!.taskId), 24 * 3600_000);
+      const assignedAt = performance.now();
+      seen.add(task!.taskId);
+      node.send({
+        case: 'taskEvents',
+        value: create(TaskEventsSchema, { taskId: task!.taskId, leaseToken: task!.leaseToken, events: [turnCompletedEvent(1, 'done')] }),
+      });
+      await node.next('ack', (a) => a.taskId === task!.taskId && a.seq >= 1n, ASSIGNMENT_TIMEOUT_MS);
+      answers.push({ assignedAt, ackedAt: performance.now() });
+    }
+  } catch {
+    // The stream ended: the bench closed the node. An answer lost otherwise fails the dispatch by its timeout.
+  }
+}
+
+/** Answers in the order the nodes completed them; one dispatch runs at a time, so the next is the current one's. */
+class AnswerQueue {
+  readonly #ready: Answered[] = [];
+  #waiter: ((answered: Answered) => void) | undefined;
+
+  push(answered: Answered): void {
+    if (this.#waiter) this.#waiter(answered);
+    else this.#ready.push(answered);
+  }
+
+  next(timeoutMs: number): Promise<Answered> {
+    const ready = this.#ready.shift();
+    if (ready) return Promise.resolve(ready);
+    return new Promise((resolve, reject) => {
+      const timer = setTimeout(() => reject(new Error(`no node answered a session within ${timeoutMs} ms`)), timeoutMs);
+      this.#waiter = (answered) => {
+        clearTimeout(timer);
+        this.#waiter = undefined;
+        resolve(answered);
+      };
+    });
+  }
+}
