@@ -20,7 +20,8 @@
  * the benchmark is measured again, up to a budget. BENCH_AGENTS_CPU_PROFILE=<prefix> writes a CPU profile
  * of this process for each measurement's measured part (<prefix>-idle.cpuprofile, -dispatch, -events).
  * BENCH_AGENTS_ASYNC_COMMIT=1 turns PostgreSQL's synchronous_commit off, to see what the disk's WAL
- * flushes cost the latencies.
+ * flushes cost the latencies. BENCH_AGENT_PARTS (idle,dispatch,events; all by default) runs only some of
+ * the measurements, e.g. `events` to compare a change to the event path without pairing 2,000 nodes.
  */
 import { writeFileSync } from 'node:fs';
 import os from 'node:os';
@@ -59,7 +60,11 @@ interface Settings {
   eventsSlices: number;
   cpuProfile: string | undefined;
   asyncCommit: boolean;
+  parts: Set<AgentBenchPart>;
 }
+
+type AgentBenchPart = 'idle' | 'dispatch' | 'events';
+const AGENT_BENCH_PARTS: AgentBenchPart[] = ['idle', 'dispatch', 'events'];
 
 function readSettings(env = process.env): Settings {
   const number = (name: string, fallback: number) => Number(env[name] ?? fallback);
@@ -76,7 +81,16 @@ function readSettings(env = process.env): Settings {
     eventsSlices: number('BENCH_EVENTS_SLICES', 3),
     cpuProfile: env.BENCH_AGENTS_CPU_PROFILE,
     asyncCommit: env.BENCH_AGENTS_ASYNC_COMMIT === '1',
+    parts: benchParts(env.BENCH_AGENT_PARTS),
   };
+}
+
+function benchParts(list: string | undefined): Set<AgentBenchPart> {
+  if (list === undefined) return new Set(AGENT_BENCH_PARTS);
+  const names = list.split(',').map((p) => p.trim());
+  const unknown = names.filter((p) => !AGENT_BENCH_PARTS.includes(p as AgentBenchPart));
+  if (unknown.length > 0) throw new Error(`BENCH_AGENT_PARTS names ${unknown.join(', ')}; it takes ${AGENT_BENCH_PARTS.join(', ')}`);
+  return new Set(names as AgentBenchPart[]);
 }
 
 /** Measured slices: where the CPU went over the kept ones, and what the nodes did in them. */
@@ -131,15 +145,17 @@ export async function benchAgentGateway(): Promise<string> {
     // The idle fleet has an org of its own: StartTask offers a task to every connected node of the org.
     const idleOrg = await createOrg('bench-idle');
     const workOrg = await createOrg('bench-work');
-    process.stderr.write(`bench: agents: pairing ${settings.idleNodes + settings.dispatchNodes + 1} nodes …\n`);
-    const idleCredentials = await pairNodes(platform, inOrg(owner, idleOrg), settings.idleNodes, 'idle');
+    const idleNodes = settings.parts.has('idle') ? settings.idleNodes : 0;
+    process.stderr.write(`bench: agents: pairing ${idleNodes + settings.dispatchNodes + 1} nodes …\n`);
+    const idleCredentials = await pairNodes(platform, inOrg(owner, idleOrg), idleNodes, 'idle');
     const workCredentials = await pairNodes(platform, inOrg(owner, workOrg), settings.dispatchNodes + 1, 'work');
     const caller: Caller = { accessToken: owner.accessToken, orgId: workOrg };
     const nodes = new AgentNodesProcess(platform.baseUrl);
     try {
-      const idle = await measureIdleNodes(nodes, idleCredentials, settings);
-      const dispatch = await measureDispatch(nodes, workCredentials.slice(0, settings.dispatchNodes), caller, settings);
-      const events = await measureEvents(nodes, workCredentials[settings.dispatchNodes]!, caller, settings);
+      const { parts } = settings;
+      const idle = parts.has('idle') ? await measureIdleNodes(nodes, idleCredentials, settings) : undefined;
+      const dispatch = parts.has('dispatch') ? await measureDispatch(nodes, workCredentials.slice(0, settings.dispatchNodes), caller, settings) : undefined;
+      const events = parts.has('events') ? await measureEvents(nodes, workCredentials[settings.dispatchNodes]!, caller, settings) : undefined;
       return report(settings, idle, dispatch, events);
     } finally {
       nodes.close();
@@ -251,28 +267,33 @@ async function profiled<T>(s: Settings, name: string, measure: () => Promise<T>)
   return result;
 }
 
-function report(s: Settings, idle: IdleResult, dispatch: DispatchResult, events: EventsResult): string {
-  const f = (n: number, digits = 1) => (Number.isFinite(n) ? n.toFixed(digits) : '—');
-  const mark = (ok: boolean) => (ok ? '✓' : '✗');
-  const mb = (bytes: number) => f(bytes / 2 ** 20, 1);
-  const added = idle.nodes - idle.warmupNodes;
-  const perNodeKb = (field: keyof MemorySample, sample: MemorySample) => (sample[field] - idle.memory.warmup[field]) / added / 1024;
-  const cores = (split: CpuSplit, field: keyof CpuSplit) => split[field] / split.wallS;
-  const rate = (slices: Slices) => slices.heartbeats / slices.split.wallS;
-  const heartbeatsPerS = rate(idle.loaded) - rate(idle.silent);
-  const extra = (from: Slices, to: Slices, field: keyof CpuSplit) => cores(to.split, field) - cores(from.split, field);
-  const rssPerNodeKb = perNodeKb('rss', idle.memory.connected);
-  const ev = events.stream;
-  const eventsPerS = ev.events / ev.seconds;
-  const memoryRow = (label: string, m: MemorySample) => [label, mb(m.rss), mb(m.heapUsed), mb(m.external)];
-
+function report(s: Settings, idle: IdleResult | undefined, dispatch: DispatchResult | undefined, events: EventsResult | undefined): string {
   return [
     '',
     'Agents: brain + session service, whole platform in the bench process; simulated nodes and the session client in a process of their own, over gRPC',
     `machine: ${os.cpus().length} × ${os.cpus()[0]?.model ?? '?'}, ${(os.totalmem() / 2 ** 30).toFixed(0)} GiB, node ${process.version}; ` +
       `${remeasured} disturbed slice(s) measured again` +
       (s.asyncCommit ? '; PostgreSQL with synchronous_commit = off (BENCH_AGENTS_ASYNC_COMMIT, a diagnosis)' : ''),
-    '',
+    ...(idle ? ['', ...idleReport(idle)] : []),
+    ...(dispatch ? ['', ...dispatchReport(dispatch)] : []),
+    ...(events ? ['', ...eventsReport(s, events)] : []),
+  ].join('\n');
+}
+
+const f = (n: number, digits = 1) => (Number.isFinite(n) ? n.toFixed(digits) : '—');
+const mark = (ok: boolean) => (ok ? '✓' : '✗');
+const cores = (split: CpuSplit, field: keyof CpuSplit) => split[field] / split.wallS;
+
+function idleReport(idle: IdleResult): string[] {
+  const mb = (bytes: number) => f(bytes / 2 ** 20, 1);
+  const added = idle.nodes - idle.warmupNodes;
+  const perNodeKb = (field: keyof MemorySample, sample: MemorySample) => (sample[field] - idle.memory.warmup[field]) / added / 1024;
+  const rate = (slices: Slices) => slices.heartbeats / slices.split.wallS;
+  const heartbeatsPerS = rate(idle.loaded) - rate(idle.silent);
+  const extra = (from: Slices, to: Slices, field: keyof CpuSplit) => cores(to.split, field) - cores(from.split, field);
+  const rssPerNodeKb = perNodeKb('rss', idle.memory.connected);
+  const memoryRow = (label: string, m: MemorySample) => [label, mb(m.rss), mb(m.heapUsed), mb(m.external)];
+  return [
     `1. Idle nodes: ${idle.nodes} nodes, each its own HTTP/2 connection (one connect-node transport per node), ` +
       `heartbeat every ${idle.heartbeatMs / 1000} s (the default), first heartbeats spread over the interval`,
     `   ${added} nodes after ${idle.warmupNodes} warm-up ones connected in ${f(idle.connectSeconds)} s (50 connecting at a time); ${idle.nodesLost} streams lost`,
@@ -302,8 +323,12 @@ function report(s: Settings, idle: IdleResult, dispatch: DispatchResult, events:
       `(all connected − heartbeats paused) ${f((extra(idle.silent, idle.loaded, 'serverS') * 1e6) / heartbeatsPerS, 0)} µs server CPU each ` +
       `(+ ${f((extra(idle.silent, idle.loaded, 'infraS') * 1e6) / heartbeatsPerS, 0)} µs PostgreSQL + Redis), ` +
       `${f(extra(idle.silent, idle.loaded, 'serverS') * 100, 2)} % of one core at ${f(heartbeatsPerS, 0)}/s; ` +
-      `the rest is being connected (the lease sweeper's dispatch pass over every node)`,
-    '',
+      `the rest is being connected (the lease sweeper's dispatch passes, for the nodes that could take a pending task)`,
+  ];
+}
+
+function dispatchReport(dispatch: DispatchResult): string[] {
+  return [
     `2. Dispatch round trip: ${dispatch.count} sessions one after another (after ${DISPATCH_WARMUP} warm-up) on ${dispatch.nodes} nodes that answer each ` +
       'AssignTask at once with one event (TurnCompleted); timed from the SessionService.CreateSession call',
     '',
@@ -317,8 +342,17 @@ function report(s: Settings, idle: IdleResult, dispatch: DispatchResult, events:
     ),
     `   CPU over the run: server ${f(cores(dispatch.split, 'serverS'), 2)}, pg+redis ${f(cores(dispatch.split, 'infraS'), 2)}, client ${f(cores(dispatch.split, 'clientS'), 2)}, ` +
       `foreign ${f(cores(dispatch.split, 'foreignS'), 2)} cores (not redone)`,
+    // CPU per dispatch holds up under foreign load better than the latencies do (the warm-up ones are in the window too).
+    `   CPU per dispatch: server ${f((dispatch.split.serverS * 1e3) / (dispatch.count + DISPATCH_WARMUP), 2)} ms, ` +
+      `pg+redis ${f((dispatch.split.infraS * 1e3) / (dispatch.count + DISPATCH_WARMUP), 2)} ms`,
     `   target: p50 < ${TARGET_DISPATCH_P50_MS} ms (to the Ack): ${mark(dispatch.acked.p50 < TARGET_DISPATCH_P50_MS)}`,
-    '',
+  ];
+}
+
+function eventsReport(s: Settings, events: EventsResult): string[] {
+  const ev = events.stream;
+  const eventsPerS = ev.events / ev.seconds;
+  return [
     `3. Session event throughput: one node, batches of 1–${s.eventsMaxBatch} events (mean ${f(ev.meanBatch)}; ${f(ev.meanEventBytes, 0)} B per event), ` +
       `${s.eventsInFlight} batches unacknowledged at most, every event persisted, one WatchSession client; ${events.slices.windows.length} × ${s.eventsSliceMs / 1000} s kept`,
     '',
@@ -342,7 +376,7 @@ function report(s: Settings, idle: IdleResult, dispatch: DispatchResult, events:
     `   latency: from the node sending an event to the watcher receiving it (one clock); ` +
       `server CPU per event ${f((events.slices.split.serverS * 1e6) / ev.events, 0)} µs`,
     `   target: ≥ ${TARGET_EVENTS_PER_S} events/s: ${mark(eventsPerS >= TARGET_EVENTS_PER_S)}`,
-  ].join('\n');
+  ];
 }
 
 function cpuRow(label: string, nodes: number, slices: Slices): string[] {

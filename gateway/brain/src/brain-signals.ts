@@ -49,6 +49,11 @@ export class BrainSignals {
 
   send(signal: BrainSignal): void {
     this.deliver(signal);
+    this.sendToOthers(signal);
+  }
+
+  /** For what this instance has done already (offered a new task to its own nodes): the others only. */
+  sendToOthers(signal: BrainSignal): void {
     this.publisher.publish(CHANNEL, JSON.stringify({ from: this.instanceId, signal })).catch((error: Error) => {
       this.log.warn({ signal: signal.kind, error: error.message }, 'could not reach other brain instances; they catch up on their next sweep');
     });

@@ -14,10 +14,6 @@ export class ConnectionRegistry {
     return [...(this.#byOrg.get(orgId) ?? [])];
   }
 
-  all(): NodeConnection[] {
-    return [...this.#byExecutor.values()];
-  }
-
   /** Holds `connection` for its node; an older stream of the node here ends with ALREADY_EXISTS. */
   register(connection: NodeConnection): void {
     this.#byExecutor.get(connection.executorId)?.end(replacedError());

@@ -1,6 +1,7 @@
 import type { Logger } from '@foundation/kit';
 import type { BrainSignals } from './brain-signals.js';
 import type { ConnectionRegistry } from './connection-registry.js';
+import type { NodeConnection } from './node-connection.js';
 import type { TaskCloser } from './task-closer.js';
 import type { TaskStore } from './task-store.js';
 
@@ -10,7 +11,8 @@ const SWEEP_BATCH = 200;
 /**
  * Every `intervalMs`, settles the tasks of every org whose lease lapsed (see TaskStore.expireLease),
  * finishes closing tasks whose end could not be recorded before, and offers pending tasks to the nodes
- * this instance holds, which also makes up for a dispatch signal Redis lost. Every instance sweeps; the
+ * this instance holds that could take them, which also makes up for a dispatch signal Redis lost and for a
+ * node that connected while tasks waited. Every instance sweeps; the
  * row locks make two sweeps of one task harmless.
  */
 export class LeaseSweeper {
@@ -47,6 +49,19 @@ export class LeaseSweeper {
       if (task?.state === 'pending') this.signals.send({ kind: 'tasks-pending', orgId });
       if (task?.state === 'closing') await this.closer.finish(task);
     }
-    await Promise.all(this.registry.all().map((connection) => connection.requestDispatch()));
+    await this.offerPending();
+  }
+
+  /**
+   * A dispatch pass for each node held here that could take a pending task: none when nothing is pending
+   * (the common case), so idle nodes cost no claims.
+   */
+  private async offerPending(): Promise<void> {
+    const nodes = new Set<NodeConnection>();
+    for (const { orgId, engine, executorId } of await this.tasks.pendingKinds()) {
+      const held = executorId ? [this.registry.get(executorId)] : this.registry.ofOrg(orgId);
+      for (const node of held) if (node?.orgId === orgId && node.engines.includes(engine)) nodes.add(node);
+    }
+    await Promise.all([...nodes].map((node) => node.requestDispatch()));
   }
 }

@@ -73,6 +73,7 @@ export async function createBrainModule(options: BrainModuleOptions): Promise<Se
   await signals.connect((signal) => applySignal(registry, signal));
   const closer = new TaskCloser(tasks, options.sink, log);
   const sweeper = new LeaseSweeper(tasks, closer, registry, signals, options.sweepIntervalMs, log);
+  const dispatcher = new TaskDispatcher(tasks, options.sink, options.leaseTtlMs, log);
 
   const brainImpl = new BrainServiceImpl({
     authenticator: new NodeAuthenticator(executors),
@@ -80,7 +81,7 @@ export async function createBrainModule(options: BrainModuleOptions): Promise<Se
     tasks,
     registry,
     signals,
-    dispatcher: new TaskDispatcher(tasks, options.sink, options.leaseTtlMs, log),
+    dispatcher,
     relay: new TaskEventRelay(tasks, options.sink, closer, log),
     closer,
     bridge: new ToolBridge(options.catalog, options.secrets, options.connectors, new AgentExecuteTool(options.agentRuns, log), log),
@@ -89,7 +90,7 @@ export async function createBrainModule(options: BrainModuleOptions): Promise<Se
   });
   const pairingImpl = new PairingServiceImpl(new PairingCodeStore(pool, executors), new PairingRateLimiter(options.redis, options.pairingRateLimit));
   const executorImpl = new ExecutorServiceImpl(executors, tasks, closer, signals, log);
-  const taskImpl = new TaskServiceImpl(tasks, executors, registry, signals, closer);
+  const taskImpl = new TaskServiceImpl(tasks, executors, registry, signals, closer, dispatcher);
   return {
     name: 'brain',
     serviceNames: [BrainService.typeName, PairingService.typeName, ExecutorService.typeName, TaskService.typeName],

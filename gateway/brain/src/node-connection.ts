@@ -22,6 +22,11 @@ export class NodeConnection {
   /** Aborted when the stream ends, so work done for the node (a tool call) stops with it. */
   readonly #closed = new AbortController();
   readonly #taskWork = new Map<string, TaskWork>();
+  /**
+   * Tasks this stream was given and not yet seen to end. Only a hint (tasks the node held from an earlier
+   * stream are missing) for choosing which node to offer a new task; the claim counts what the node runs.
+   */
+  readonly #assigned = new Set<string>();
   #dispatching: Promise<void> | undefined;
   #dispatchAgain = false;
 
@@ -61,8 +66,19 @@ export class NodeConnection {
     }
   }
 
+  /** How many tasks this stream runs, as far as it knows (see #assigned). */
+  get load(): number {
+    return this.#assigned.size;
+  }
+
+  /** The node was sent the task (AssignTask). */
+  taskAssigned(taskId: string): void {
+    this.#assigned.add(taskId);
+  }
+
   /** The task stopped on the node (it reported its end): work done for it stops. */
   taskStopped(taskId: string): void {
+    this.#assigned.delete(taskId);
     this.#taskWork.get(taskId)?.stop.abort();
     this.#taskWork.delete(taskId);
   }

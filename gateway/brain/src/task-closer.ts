@@ -20,13 +20,11 @@ export class TaskCloser {
   async finish(task: TaskRecord): Promise<boolean> {
     if (task.state !== 'closing') return false;
     try {
-      let seq = task.lastSeq + 1;
-      let persisted = await this.record(task, seq);
-      // The session service had events this brain did not know were persisted: end after them instead.
-      if (persisted > seq) {
-        seq = persisted + 1;
-        persisted = await this.record(task, seq);
-      }
+      // The brain's last_seq lags behind what the session service stored (the relay writes it only at a
+      // task's first events and its end), so the end goes after the session service's last event. Nothing
+      // can be appended meanwhile: a closing task has no lease, so no node's events are relayed.
+      const seq = Math.max(task.lastSeq, await this.persistedSeq(task)) + 1;
+      const persisted = await this.record(task, seq);
       await this.tasks.markClosed(task.orgId, task.taskId, Math.max(seq, persisted));
       return true;
     } catch (error) {
@@ -38,6 +36,12 @@ export class TaskCloser {
       this.log.warn({ taskId: task.taskId, error: (error as Error).message }, 'could not record the end of a task; the sweeper retries');
       return false;
     }
+  }
+
+  /** The seq up to which the session service stored the task's events (a batch of none records nothing). */
+  private async persistedSeq(task: TaskRecord): Promise<number> {
+    const { persistedSeq } = await this.sink.recordTaskEvents({ orgId: task.orgId, taskId: task.taskId, events: [] });
+    return Number(persistedSeq);
   }
 
   private async record(task: TaskRecord, seq: number): Promise<number> {

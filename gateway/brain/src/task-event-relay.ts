@@ -20,7 +20,8 @@ const ORPHANED_TASK_REASON = 'TASK_NOT_HELD: the task has no session any more (i
  * Moves a node's task events to the session service and acknowledges what it persisted. The Ack goes out
  * only after the session service answered, so an event the node no longer keeps is always stored; when
  * the session service cannot take events now, nothing is acknowledged and the node sends them again after
- * it reconnects. Events at or below the seq already persisted are not forwarded again. A task the session
+ * it reconnects. Events at or below the seq the brain recorded as persisted are not forwarded again (the
+ * session service skips any others it already stored). A task the session
  * service does not know (its session rows were removed, e.g. after StartTask timed out on the session's
  * side) would be resent forever: the brain ends it instead.
  */
@@ -63,7 +64,9 @@ export class TaskEventRelay {
       return;
     }
     const completed = fresh.some((e) => isTurnCompleted(e) && Number(e.seq) <= persistedSeq);
-    await this.tasks.recordPersisted(connection.orgId, connection.executorId, lease, persistedSeq, completed);
+    if (mustRecordPersisted(task.lastSeq, completed)) {
+      await this.tasks.recordPersisted(connection.orgId, connection.executorId, lease, persistedSeq, completed);
+    }
     sendAck(connection, task.taskId, persistedSeq);
     if (completed) void connection.requestDispatch();
   }
@@ -91,6 +94,19 @@ export class TaskEventRelay {
     }
     connection.cancelTask(message.taskId, 'TASK_NOT_HELD: this node does not hold the task (its lease expired, it ended, or it was never assigned here)');
   }
+}
+
+/**
+ * Whether the brain writes down what the session service persisted: only when it decides something. The
+ * session service keeps the authoritative seq (and stores each event once, however often it is sent), so
+ * the brain's `last_seq` needs to be exact only in what a lease decision reads — none persisted (the task
+ * may go back to pending) or some (it fails) — and once the turn completed (the task ends here, and
+ * acknowledges late resends). In between it may lag: a Welcome then acknowledges less than is stored
+ * (the node ignores an Ack below its own) and the closer asks the session service where the end goes.
+ * This saves a transaction per TaskEvents message.
+ */
+function mustRecordPersisted(recordedSeq: number, completed: boolean): boolean {
+  return recordedSeq === 0 || completed;
 }
 
 function sendAck(connection: NodeConnection, taskId: string, seq: number): void {

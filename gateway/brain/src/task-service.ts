@@ -6,14 +6,16 @@ import { assertValid, invalidFields, rpcError, uuidViolations } from '@foundatio
 import type { BrainSignals } from './brain-signals.js';
 import type { ConnectionRegistry } from './connection-registry.js';
 import type { ExecutorStore } from './executor-store.js';
+import type { NodeConnection } from './node-connection.js';
 import type { TaskCloser } from './task-closer.js';
+import type { TaskDispatcher } from './task-dispatcher.js';
 import { DEFAULT_IDLE_TIMEOUT_MS, DEFAULT_WALL_CLOCK_TIMEOUT_MS, startTaskViolations } from './task-rules.js';
-import type { TaskStore } from './task-store.js';
+import type { TaskRecord, TaskStore } from './task-store.js';
 
 /**
  * TaskService: the session service queues and cancels agent tasks here. A queued task is offered at once
- * to the fitting nodes this instance holds (so StartTask can say which node took it) and, through a
- * signal, to those other instances hold.
+ * to one fitting node this instance holds, the least loaded (so StartTask can say which node took it), and
+ * only if none here took it, through a signal, to the nodes other instances hold.
  */
 export class TaskServiceImpl implements ServiceImpl<typeof TaskService> {
   constructor(
@@ -22,6 +24,7 @@ export class TaskServiceImpl implements ServiceImpl<typeof TaskService> {
     private readonly registry: ConnectionRegistry,
     private readonly signals: BrainSignals,
     private readonly closer: TaskCloser,
+    private readonly dispatcher: TaskDispatcher,
   ) {}
 
   async startTask(request: StartTaskRequest) {
@@ -54,11 +57,13 @@ export class TaskServiceImpl implements ServiceImpl<typeof TaskService> {
     // The id exists, but in another organization, where row-level security hides it.
     if (!task) throw invalidFields([{ field: 'task_id', description: 'is already used; choose a new UUID' }]);
     if (task.state === 'pending') {
-      await Promise.all(this.registry.ofOrg(orgId).map((connection) => connection.requestDispatch()));
-      this.signals.send({ kind: 'tasks-pending', orgId });
+      const executorId = await this.dispatcher.offer(task, fittingNodes(this.registry, task));
+      if (executorId !== undefined) return { executorId };
+      this.signals.sendToOthers({ kind: 'tasks-pending', orgId });
+      return { executorId: '' };
     }
-    const now = await this.tasks.read(orgId, request.taskId);
-    return { executorId: now?.state === 'assigned' || now?.state === 'ended' ? (now.assignedExecutorId ?? '') : '' };
+    // StartTask again for a task queued before: what became of it.
+    return { executorId: task.state === 'assigned' || task.state === 'ended' ? (task.assignedExecutorId ?? '') : '' };
   }
 
   async cancelTask(request: CancelTaskRequest) {
@@ -80,4 +85,15 @@ export class TaskServiceImpl implements ServiceImpl<typeof TaskService> {
     }
     return {};
   }
+}
+
+/**
+ * The nodes held here that could take the task now, least loaded first (the one it names, if it names
+ * one). A node whose load hint says it is full is left out: if the hint is wrong, the sweep offers the task.
+ */
+function fittingNodes(registry: ConnectionRegistry, task: TaskRecord): NodeConnection[] {
+  const held = task.requestedExecutorId ? [registry.get(task.requestedExecutorId)] : registry.ofOrg(task.orgId);
+  return held
+    .filter((node): node is NodeConnection => node?.orgId === task.orgId && node.engines.includes(task.engine) && node.load < node.capacity)
+    .sort((a, b) => a.load - b.load);
 }

@@ -46,10 +46,10 @@ export class TaskStore {
   /** Queues a task; a second call with the same id changes nothing and returns the first one's record. */
   insert(orgId: string, spec: TaskSpec): Promise<TaskRecord | undefined> {
     return withTenantSql(this.pool, orgId, async (tx) => {
-      await tx.query(
+      const inserted = await tx.query(
         `insert into brain.tasks (id, org_id, engine, requested_executor_id, workspace, prompt, resume_engine_session_id, tool_bridge,
            idle_timeout_ms, wall_clock_timeout_ms, state, created_at)
-         values ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, 'pending', now()) on conflict (id) do nothing`,
+         values ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, 'pending', now()) on conflict (id) do nothing returning *`,
         [
           spec.taskId,
           orgId,
@@ -63,7 +63,7 @@ export class TaskStore {
           spec.wallClockTimeoutMs,
         ],
       );
-      return readTask(tx, spec.taskId);
+      return inserted[0] ? taskRecord(inserted[0]) : readTask(tx, spec.taskId);
     });
   }
 
@@ -75,30 +75,28 @@ export class TaskStore {
    * Assigns the node up to as many pending tasks as it has free capacity for, oldest first, under fresh
    * leases. The executor row lock serializes claims for one node; `SKIP LOCKED` lets instances claiming for
    * other nodes pass over rows being claimed, and the state check means no task is ever assigned twice.
+   * The lock is a statement of its own: the claim that follows must count the node's running tasks in a
+   * snapshot taken after the lock was granted, or it would miss what a concurrent claim for the node (its
+   * previous stream, on another instance) assigned just before, and exceed the node's capacity.
    */
   claimFor(orgId: string, executorId: string, engines: string[], capacity: number, leaseMs: number): Promise<TaskRecord[]> {
     return withTenantSql(this.pool, orgId, async (tx) => {
       const held = await tx.query('select 1 from brain.executors where id = $1 and revoked_at is null for update', [executorId]);
       if (held.length === 0) return [];
-      const running = await tx.query(
-        `select count(*)::int as running from brain.tasks where assigned_executor_id = $1 and state = 'assigned'`,
-        [executorId],
-      );
-      const free = capacity - (running[0]!['running'] as number);
-      if (free <= 0) return [];
       const rows = await tx.query(
         `with candidates as (
            select id from brain.tasks
            where state = 'pending' and engine = any($2::text[]) and (requested_executor_id is null or requested_executor_id = $1)
              and not ($1 = any(rejected_by))
-           order by created_at, id limit $3
+           order by created_at, id
+           limit greatest($3 - (select count(*) from brain.tasks where assigned_executor_id = $1 and state = 'assigned'), 0)
            for update skip locked
          )
          update brain.tasks t set state = 'assigned', assigned_executor_id = $1, lease_token = gen_random_uuid(),
            lease_expires_at = now() + $4 * interval '1 millisecond'
          from candidates c where t.id = c.id
          returning t.*`,
-        [executorId, engines, free, leaseMs],
+        [executorId, engines, capacity, leaseMs],
       );
       return rows.map(taskRecord);
     });
@@ -208,6 +206,16 @@ export class TaskStore {
         seq,
       ]),
     );
+  }
+
+  /** What kinds of task are pending across every org: per org, engine and the node a task names, if any. */
+  async pendingKinds(): Promise<{ orgId: string; engine: string; executorId?: string }[]> {
+    const rows = await querySql(this.pool, 'select org_id, engine, requested_executor_id from brain.pending_task_kinds()');
+    return rows.map((r) => ({
+      orgId: r['org_id'] as string,
+      engine: r['engine'] as string,
+      executorId: (r['requested_executor_id'] as string | null) ?? undefined,
+    }));
   }
 
   /** Tasks of every org whose lease lapsed, and closing tasks whose end is not recorded yet. */

@@ -3,6 +3,7 @@ import { timestampDate } from '@bufbuild/protobuf/wkt';
 import { AgentEventSchema, type AgentEvent, type TaskEvent } from '@foundation/contracts';
 import type { SqlTransaction } from '@foundation/db';
 import { dateOf } from './session-record.js';
+import type { SessionChange } from './turn-outcome.js';
 
 /** A stored event of a session. */
 export interface SessionEventRecord {
@@ -24,22 +25,51 @@ export interface EventAppendTarget {
 
 /**
  * Inserts a task's new events (their task seqs consecutive, after what is stored, as the caller checked
- * under the session's lock) with session seqs following `lastSeq`, in one statement. Each event is stored
- * as the protobuf JSON of its AgentEvent.
+ * under the session's lock) with session seqs following `lastSeq`, moves the turn and the session past
+ * them and returns the session row as changed: one statement, so a batch costs one round trip to
+ * PostgreSQL whatever its size. Each event is stored as the protobuf JSON of its AgentEvent.
  */
-export async function appendTaskEvents(tx: SqlTransaction, target: EventAppendTarget, events: TaskEvent[], now: Date): Promise<void> {
-  if (events.length === 0) return;
+export async function appendTaskEvents(
+  tx: SqlTransaction,
+  target: EventAppendTarget,
+  events: TaskEvent[],
+  change: SessionChange,
+  now: Date,
+): Promise<Record<string, unknown>> {
   const batch = events.map((e) => ({
     taskSeq: String(e.seq),
     time: (e.time ? timestampDate(e.time) : now).toISOString(),
     event: toJson(AgentEventSchema, e.event ?? create(AgentEventSchema)),
   }));
-  await tx.query(
-    `insert into session.agent_session_events (org_id, session_id, seq, turn, task_id, task_seq, time, event)
-     select $2, $3, $4::bigint + e.ord, $5, $6, (e.value ->> 'taskSeq')::bigint, (e.value ->> 'time')::timestamptz, e.value -> 'event'
-     from jsonb_array_elements($1::jsonb) with ordinality as e(value, ord)`,
-    [storableJson(batch), target.orgId, target.sessionId, target.lastSeq, target.turn, target.taskId],
+  const rows = await tx.query(
+    `with inserted_events as (
+       insert into session.agent_session_events (org_id, session_id, seq, turn, task_id, task_seq, time, event)
+       select $2, $3, $4::bigint + e.ord, $5, $6, (e.value ->> 'taskSeq')::bigint, (e.value ->> 'time')::timestamptz, e.value -> 'event'
+       from jsonb_array_elements($1::jsonb) with ordinality as e(value, ord)
+     ), moved_turn as (
+       update session.agent_session_turns set state = $7, last_task_seq = $8 where task_id = $6
+     )
+     update session.agent_sessions set last_seq = $4::bigint + $9::bigint, state = $10, reason = $11, engine_session_id = $12,
+       engine_version = $13, updated_at = $14
+     where id = $3 returning *`,
+    [
+      storableJson(batch),
+      target.orgId,
+      target.sessionId,
+      target.lastSeq,
+      target.turn,
+      target.taskId,
+      change.turnState,
+      Number(events[events.length - 1]!.seq),
+      events.length,
+      change.state,
+      change.reason,
+      change.engineSessionId,
+      change.engineVersion,
+      now,
+    ],
   );
+  return rows[0]!;
 }
 
 /** Events of a session after `afterSeq` up to `untilSeq`, in order. */

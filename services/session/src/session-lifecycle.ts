@@ -64,8 +64,9 @@ export class SessionLifecycle {
   }
 
   /**
-   * Hands the turn to the brain; returns the node it went to at once, or "". The brain reports an
-   * assignment through the sink as well: whichever comes first moves the session, the other changes nothing.
+   * Hands the turn to the brain; returns the node it went to at once, or "". Only a later assignment (by a
+   * sweep, or another brain instance) is reported through the sink's RecordTaskAssigned, so the session is
+   * marked running once; the node's first event marks it as well if neither arrived.
    */
   private startTurn(orgId: string, { session, turn }: SessionTurn, prompt: string): Promise<string> {
     return this.brain.start({

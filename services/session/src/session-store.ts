@@ -214,17 +214,9 @@ export class SessionStore {
           `task ${taskId} has its events stored up to seq ${turn.lastTaskSeq}, so the next must be ${turn.lastTaskSeq + 1}, not ${first}: send the missing events first`,
         );
       }
-      const now = this.now();
-      await appendTaskEvents(tx, { orgId, sessionId: session.id, turn: turn.turn, taskId, lastSeq: session.lastSeq }, fresh, now);
-      const change = applyTurnEvents(session, turn, fresh);
-      const persistedSeq = turn.lastTaskSeq + fresh.length;
-      await tx.query(`update session.agent_session_turns set state = $1, last_task_seq = $2 where task_id = $3`, [change.turnState, persistedSeq, taskId]);
-      const rows = await tx.query(
-        `update session.agent_sessions set last_seq = $1, state = $2, reason = $3, engine_session_id = $4, engine_version = $5, updated_at = $6
-         where id = $7 returning *`,
-        [session.lastSeq + fresh.length, change.state, change.reason, change.engineSessionId, change.engineVersion, now, session.id],
-      );
-      return { session: sessionRecord(rows[0]!), persistedSeq, appended: fresh.length };
+      const target = { orgId, sessionId: session.id, turn: turn.turn, taskId, lastSeq: session.lastSeq };
+      const row = await appendTaskEvents(tx, target, fresh, applyTurnEvents(session, turn, fresh), this.now());
+      return { session: sessionRecord(row), persistedSeq: Number(fresh[fresh.length - 1]!.seq), appended: fresh.length };
     });
   }
 }

@@ -2,7 +2,7 @@ import { Code } from '@connectrpc/connect';
 import type { SqlTransaction } from '@foundation/db';
 import { rpcError } from '@foundation/kit';
 import { v7 as uuidv7 } from 'uuid';
-import { isFinal, lockSession, readSession, sessionRecord, type SessionRecord } from './session-record.js';
+import { isFinal, readSession, sessionRecord, type SessionRecord } from './session-record.js';
 import type { TurnState } from './turn-outcome.js';
 
 /** Turns: one brain task each, numbered per session. Helpers for SessionStore's transactions. */
@@ -69,8 +69,12 @@ export async function oneTurnSessionOf(tx: SqlTransaction, origin: { workflowNod
 /** The session whose turn `taskId` is; NOT_FOUND for a task that is no turn of a session of the org. */
 async function sessionOfTask(tx: SqlTransaction, taskId: string): Promise<string> {
   const found = await tx.query<{ session_id: string }>('select session_id from session.agent_session_turns where task_id = $1', [taskId]);
-  if (!found[0]) throw rpcError(Code.NotFound, 'NOT_FOUND', `task ${taskId} is no turn of a session of this organization`);
+  if (!found[0]) throw unknownTaskError(taskId);
   return found[0].session_id;
+}
+
+function unknownTaskError(taskId: string) {
+  return rpcError(Code.NotFound, 'NOT_FOUND', `task ${taskId} is no turn of a session of this organization`);
 }
 
 /**
@@ -85,11 +89,18 @@ export async function callingSessionOf(tx: SqlTransaction, taskId: string): Prom
   return session.id;
 }
 
-/** Locks a task's session, then its turn (the order every change takes); NOT_FOUND for an unknown task. */
+/**
+ * Locks a task's session, then its turn (the order every change takes); NOT_FOUND for an unknown task.
+ * The session is found and locked in one statement: this runs for every batch of events a node reports.
+ */
 export async function lockTask(tx: SqlTransaction, taskId: string): Promise<SessionTurn> {
-  const session = await lockSession(tx, await sessionOfTask(tx, taskId));
+  const sessions = await tx.query(
+    'select * from session.agent_sessions where id = (select session_id from session.agent_session_turns where task_id = $1) for update',
+    [taskId],
+  );
+  if (!sessions[0]) throw unknownTaskError(taskId);
   const rows = await tx.query('select * from session.agent_session_turns where task_id = $1 for update', [taskId]);
-  return { session, turn: turnRecord(rows[0]!) };
+  return { session: sessionRecord(sessions[0]), turn: turnRecord(rows[0]!) };
 }
 
 function turnRecord(row: Record<string, unknown>): TurnRecord {

@@ -1,9 +1,13 @@
 import type { ServiceMigrations } from '@foundation/db';
 import { InitialBrainSchema } from './0001-initial.js';
+import { PendingTaskKinds } from './0002-pending-task-kinds.js';
 
 export const BRAIN_SCHEMA = 'brain';
 
 export const brainMigrations: ServiceMigrations = {
   schema: BRAIN_SCHEMA,
-  migrations: [{ name: '0001-initial', class: InitialBrainSchema }],
+  migrations: [
+    { name: '0001-initial', class: InitialBrainSchema },
+    { name: '0002-pending-task-kinds', class: PendingTaskKinds },
+  ],
 };
