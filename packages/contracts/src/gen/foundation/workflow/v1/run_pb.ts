@@ -34,8 +34,8 @@ export const file_foundation_workflow_v1_run: GenFile = /*@__PURE__*/
  */
 export type RunError = Message<"foundation.workflow.v1.RunError"> & {
   /**
-   * Machine-readable: NODE_FAILED, NODE_TIMEOUT, RUN_TIMEOUT, AGENT_RUN_UNAVAILABLE, RECOVERY_EXHAUSTED,
-   * CANCELLED, or a connector's reason (EGRESS_DENIED, UPSTREAM_ERROR, …).
+   * Machine-readable: NODE_FAILED, NODE_TIMEOUT, RUN_TIMEOUT, an agent's (AGENT_FAILED, AGENT_TIMEOUT, …),
+   * RECOVERY_EXHAUSTED, CANCELLED, or a connector's reason (EGRESS_DENIED, UPSTREAM_ERROR, …).
    *
    * @generated from field: string reason = 1;
    */
