@@ -12,7 +12,8 @@
  *    nodes that answer each AssignTask at once with one event; from SessionService.CreateSession to the
  *    node receiving the Ack of that event.
  * 3. Session event throughput: one node streams a long turn (batches of 1–BENCH_EVENTS_MAX_BATCH events,
- *    BENCH_EVENTS_IN_FLIGHT batches unacknowledged) through the brain to the session service, which
+ *    sent as the node-agent sends them: whenever the stream takes one, no Ack awaited) through the brain
+ *    to the session service, which
  *    persists every event, while a WatchSession client follows; events/s the watcher receives and the
  *    latency from the node's send to the watcher, over BENCH_EVENTS_SLICES × BENCH_EVENTS_SLICE_MS.
  *
@@ -55,7 +56,6 @@ interface Settings {
   dispatches: number;
   dispatchNodes: number;
   eventsMaxBatch: number;
-  eventsInFlight: number;
   eventsSliceMs: number;
   eventsSlices: number;
   cpuProfile: string | undefined;
@@ -76,7 +76,6 @@ function readSettings(env = process.env): Settings {
     dispatches: number('BENCH_DISPATCHES', 200),
     dispatchNodes: number('BENCH_DISPATCH_NODES', 4),
     eventsMaxBatch: number('BENCH_EVENTS_MAX_BATCH', 50),
-    eventsInFlight: number('BENCH_EVENTS_IN_FLIGHT', 2),
     eventsSliceMs: number('BENCH_EVENTS_SLICE_MS', 5_000),
     eventsSlices: number('BENCH_EVENTS_SLICES', 3),
     cpuProfile: env.BENCH_AGENTS_CPU_PROFILE,
@@ -221,7 +220,7 @@ async function measureDispatch(nodes: AgentNodesProcess, credentials: string[], 
 async function measureEvents(nodes: AgentNodesProcess, credential: string, caller: Caller, s: Settings): Promise<EventsResult> {
   process.stderr.write(`bench: agents: streaming a turn's events for ${(s.eventsSlices * s.eventsSliceMs) / 1000} s …\n`);
   await nodes.ask(
-    { kind: 'start-events', credential, caller, maxBatch: s.eventsMaxBatch, batchesInFlight: s.eventsInFlight, warmupMs: EVENTS_WARMUP_MS },
+    { kind: 'start-events', credential, caller, maxBatch: s.eventsMaxBatch, warmupMs: EVENTS_WARMUP_MS },
     'events-started',
   );
   const slices = await profiled(s, 'events', () => measureSlices(nodes, s.eventsSlices, s.eventsSliceMs));
@@ -354,7 +353,8 @@ function eventsReport(s: Settings, events: EventsResult): string[] {
   const eventsPerS = ev.events / ev.seconds;
   return [
     `3. Session event throughput: one node, batches of 1–${s.eventsMaxBatch} events (mean ${f(ev.meanBatch)}; ${f(ev.meanEventBytes, 0)} B per event), ` +
-      `${s.eventsInFlight} batches unacknowledged at most, every event persisted, one WatchSession client; ${events.slices.windows.length} × ${s.eventsSliceMs / 1000} s kept`,
+      `sent whenever the stream takes one (${f(ev.meanUnacknowledged)} unacknowledged on average, ${ev.maxUnacknowledged} at most), ` +
+      `every event persisted, one WatchSession client; ${events.slices.windows.length} × ${s.eventsSliceMs / 1000} s kept`,
     '',
     ...table(
       ['events/s', 'events', 'p50 ms', 'p99 ms', 'max ms', 'server cores', 'pg+redis cores', 'client cores', 'foreign cores', 'redone'],

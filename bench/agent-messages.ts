@@ -24,7 +24,7 @@ export type AgentRequest =
   /** Sequential sessions on these nodes, each answered at once with one event; replies with their timings. */
   | { kind: 'dispatch'; credentials: string[]; caller: Caller; warmup: number; count: number }
   /** One node starts streaming a long turn's events to a session a watcher follows; replies after the warm-up. */
-  | { kind: 'start-events'; credential: string; caller: Caller; maxBatch: number; batchesInFlight: number; warmupMs: number }
+  | { kind: 'start-events'; credential: string; caller: Caller; maxBatch: number; warmupMs: number }
   /** Ends the stream; replies with what was received inside the kept windows (fails unless the watcher saw every event, in order). */
   | { kind: 'stop-events'; windows: Window[] };
 
@@ -64,6 +64,9 @@ export interface EventStreamResult {
   meanBatch: number;
   /** Protobuf size of an event, averaged over the first ones sent. */
   meanEventBytes: number;
+  /** TaskEvents messages sent and not yet acknowledged when the node sent one (that one included). */
+  meanUnacknowledged: number;
+  maxUnacknowledged: number;
 }
 
 /** A request as sent, with the id its reply carries. */

@@ -1,5 +1,5 @@
 import { durationMs } from '@bufbuild/protobuf/wkt';
-import { SimulatedNode } from '@foundation/testing';
+import { SimulatedNode, type NodeRequest } from '@foundation/testing';
 
 /** Heartbeats sent by every node of this process, so the server can turn CPU into a cost per heartbeat. */
 export const heartbeatCount = { sent: 0 };
@@ -47,8 +47,9 @@ export class HeartbeatingNode {
     }, ms);
   }
 
-  static async connect(baseUrl: string, credential: string): Promise<HeartbeatingNode> {
-    const node = new SimulatedNode({ baseUrl, credential });
+  /** `pull`: what the node sends whenever its stream can take a message (SimulatedNodeOptions.pull). */
+  static async connect(baseUrl: string, credential: string, pull?: () => NodeRequest | undefined): Promise<HeartbeatingNode> {
+    const node = new SimulatedNode({ baseUrl, credential, pull });
     const welcome = await node.next('welcome', () => true, WELCOME_TIMEOUT_MS);
     if (!welcome.heartbeatInterval) throw new Error('the Welcome names no heartbeat interval');
     return new HeartbeatingNode(node, durationMs(welcome.heartbeatInterval));

@@ -2,11 +2,12 @@ import { create, toBinary } from '@bufbuild/protobuf';
 import { TaskEventSchema, TaskEventsSchema, type Task, type TaskEvent, type WatchSessionResponse } from '@foundation/contracts';
 import type { Caller, EventStreamResult, Window } from './agent-messages.js';
 import { eventId, idOf, TurnEventSource, turnCompletedEvent } from './agent-turn-events.js';
+import type { NodeRequest } from '@foundation/testing';
 import { HeartbeatingNode } from './heartbeating-node.js';
 import { summarizeLatencies } from './percentile.js';
 import { sessionClient } from './session-client.js';
 
-const ACK_TIMEOUT_MS = 30_000;
+const WAIT_TIMEOUT_MS = 30_000;
 /** Events whose encoded size is measured: enough for a mean, without spending the nodes' process's CPU. */
 const SIZED_EVENTS = 2_000;
 
@@ -14,55 +15,60 @@ export interface EventStreamOptions {
   baseUrl: string;
   credential: string;
   caller: Caller;
-  /** Batches hold 1 to this many events. */
+  /** The engine prints 1 to this many events at a time. */
   maxBatch: number;
-  /** At most this many batches sent and not yet acknowledged. */
-  batchesInFlight: number;
 }
 
 /**
  * One node streaming a long turn through the brain to the session service, which persists every event,
- * while a WatchSession client follows the session. The node keeps `batchesInFlight` TaskEvents messages
- * unacknowledged, so the brain always has the next batch waiting while it relays one, yet no queue grows
- * without bound (then latency would measure the queue, not the path). Send and receive times are taken in
- * this process, on one clock.
+ * while a WatchSession client follows the session. The node sends as the node-agent does
+ * (`node-agent/src/brain-connection.ts`): whenever the stream can take another TaskEvents message it sends
+ * what its engine printed, without waiting for Acks, so only HTTP/2 flow control and the brain's reading
+ * hold it back. The engine here prints its next batch the moment the node can send it: the node always has
+ * something to send, yet nothing piles up in it (then latency would measure the node's queue, not the
+ * path). Send and receive times are taken in this process, on one clock.
  */
 export class SessionEventStream {
   readonly #sentAt: number[] = [];
   readonly #receivedAt: number[] = [];
   readonly #source = new TurnEventSource();
   readonly #watch = new AbortController();
+  /** The last seq of each TaskEvents message sent and not yet acknowledged, oldest first. */
+  readonly #unacknowledged: number[] = [];
+  #task: Task | undefined;
   #batches = 0;
   #acked = 0;
+  #unacknowledgedSum = 0;
+  #unacknowledgedMax = 0;
   #sizedBytes = 0;
   #outOfOrder = '';
   #stopping = false;
-  #producing: Promise<void> = Promise.resolve();
   #watching: Promise<void> = Promise.resolve();
 
   private constructor(
     private readonly node: HeartbeatingNode,
-    private readonly task: Task,
+    private readonly maxBatch: number,
   ) {}
 
   static async start(options: EventStreamOptions): Promise<SessionEventStream> {
-    const node = await HeartbeatingNode.connect(options.baseUrl, options.credential);
+    let stream: SessionEventStream | undefined;
+    const node = await HeartbeatingNode.connect(options.baseUrl, options.credential, () => (stream === undefined ? undefined : stream.#nextMessage()));
+    stream = new SessionEventStream(node, options.maxBatch);
     const { sessions, as } = sessionClient(options.baseUrl, options.caller);
     const { session } = await sessions.createSession({ engine: 'gateway.claude.v2', workspace: 'bench', prompt: 'a long turn' }, as);
     const { task } = await node.node.next('assignTask');
     node.node.running.set(task!.taskId, task!.leaseToken);
-    const stream = new SessionEventStream(node, task!);
     stream.#watching = stream.#follow(sessions.watchSession({ sessionId: session!.id }, { ...as, signal: stream.#watch.signal }));
-    stream.#producing = stream.#produce(options.maxBatch, options.batchesInFlight);
+    stream.#task = task;
+    node.node.wake();
     return stream;
   }
 
   /** Stops sending, ends the turn, waits for the watcher to see every event, and counts what the windows hold. */
   async stop(windows: Window[]): Promise<EventStreamResult> {
     this.#stopping = true;
-    await this.#producing;
     const last = this.#source.lastSeq + 1;
-    this.#send([turnCompletedEvent(last, 'done')]);
+    this.node.node.send(this.#message([turnCompletedEvent(last, 'done')]));
     await this.#waitFor(() => this.#receivedAt[last] !== undefined, 'the watcher to receive the TurnCompleted');
     this.#watch.abort();
     await this.#watching;
@@ -86,40 +92,39 @@ export class SessionEventStream {
       batches: this.#batches,
       meanBatch: this.#source.lastSeq / this.#batches,
       meanEventBytes: this.#sizedBytes / Math.min(SIZED_EVENTS, this.#source.lastSeq),
+      meanUnacknowledged: this.#unacknowledgedSum / this.#batches,
+      maxUnacknowledged: this.#unacknowledgedMax,
     };
   }
 
-  async #produce(maxBatch: number, batchesInFlight: number): Promise<void> {
-    const batchEnds: number[] = [];
-    while (!this.#stopping) {
-      while (batchEnds.length < batchesInFlight) {
-        this.#send(this.#source.next(this.#source.batchSize(maxBatch)));
-        batchEnds.push(this.#source.lastSeq);
-      }
-      await this.#nextAck();
-      while (batchEnds.length > 0 && batchEnds[0]! <= this.#acked) batchEnds.shift();
-    }
-    while (this.#acked < this.#source.lastSeq) await this.#nextAck();
+  /** The stream can take another message: the engine's next batch, until the bench stops. */
+  #nextMessage(): NodeRequest | undefined {
+    if (this.#task === undefined || this.#stopping) return undefined;
+    return this.#message(this.#source.next(this.#source.batchSize(this.maxBatch)));
   }
 
-  /** Waits for an Ack beyond what is acknowledged so far. */
-  async #nextAck(): Promise<void> {
-    const { node } = this.node;
-    await node.next('ack', (a) => a.seq > BigInt(this.#acked), ACK_TIMEOUT_MS);
-    for (const response of node.received) if (response.kind.case === 'ack') this.#acked = Math.max(this.#acked, Number(response.kind.value.seq));
-    // next() searches everything received from the start; keeping thousands of acks would make each search slower.
-    node.received.length = 0;
-  }
-
-  #send(events: TaskEvent[]): void {
+  /** Times the events, counts the messages still unacknowledged (this one included), and makes the message. */
+  #message(events: TaskEvent[]): NodeRequest {
     const now = performance.now();
     for (const e of events) {
       const seq = Number(e.seq);
       this.#sentAt[seq] = now;
       if (seq <= SIZED_EVENTS) this.#sizedBytes += toBinary(TaskEventSchema, e).length;
     }
+    this.#countAcks();
+    this.#unacknowledged.push(Number(events[events.length - 1]!.seq));
+    this.#unacknowledgedSum += this.#unacknowledged.length;
+    this.#unacknowledgedMax = Math.max(this.#unacknowledgedMax, this.#unacknowledged.length);
     this.#batches++;
-    this.node.node.send({ case: 'taskEvents', value: create(TaskEventsSchema, { taskId: this.task.taskId, leaseToken: this.task.leaseToken, events }) });
+    return { case: 'taskEvents', value: create(TaskEventsSchema, { taskId: this.#task!.taskId, leaseToken: this.#task!.leaseToken, events }) };
+  }
+
+  /** Takes the Acks received so far off the node's record (which would otherwise grow by one per message). */
+  #countAcks(): void {
+    const { node } = this.node;
+    for (const response of node.received) if (response.kind.case === 'ack') this.#acked = Math.max(this.#acked, Number(response.kind.value.seq));
+    node.received.length = 0;
+    while (this.#unacknowledged.length > 0 && this.#unacknowledged[0]! <= this.#acked) this.#unacknowledged.shift();
   }
 
   /** Records when each event reaches the watcher, checking it is the next one and the event its seq names. */
@@ -140,7 +145,7 @@ export class SessionEventStream {
   }
 
   async #waitFor(done: () => boolean, what: string): Promise<void> {
-    const deadline = performance.now() + ACK_TIMEOUT_MS;
+    const deadline = performance.now() + WAIT_TIMEOUT_MS;
     while (!done()) {
       if (performance.now() > deadline) throw new Error(`gave up waiting for ${what}`);
       await new Promise((resolve) => setTimeout(resolve, 10));

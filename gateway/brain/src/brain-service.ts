@@ -10,6 +10,7 @@ import {
   type ConnectResponse,
   type Heartbeat,
   type Hello,
+  type TaskEvents,
   type TaskRejected,
   type ToolCall,
   type Welcome,
@@ -25,8 +26,10 @@ import { NodeConnection } from './node-connection.js';
 import type { TaskCloser } from './task-closer.js';
 import type { TaskDispatcher } from './task-dispatcher.js';
 import type { TaskEventRelay } from './task-event-relay.js';
+import { continuesMerge, MAX_MERGED_MESSAGES } from './task-events-merge.js';
 import { isTurnCompleted } from './task-messages.js';
 import type { TaskLeaseRef, TaskStore } from './task-store.js';
+import { StreamReadAhead } from './stream-read-ahead.js';
 import { toolError, type ToolBridge } from './tool-bridge.js';
 
 export interface StreamPolicy {
@@ -139,30 +142,40 @@ export class BrainServiceImpl implements ServiceImpl<typeof BrainService> {
     });
   }
 
-  /** Reads the node's messages until its stream ends; the stream then ends here too (the node is offline). */
+  /**
+   * Reads the node's messages until its stream ends; the stream then ends here too (the node is offline).
+   * Messages are handled one at a time, in order; a few are read ahead so that TaskEvents of one task
+   * already waiting behind the one at hand go to the session service with it (one RecordTaskEvents and one
+   * Ack instead of one each: a node streaming a busy turn sends faster than each could be relayed alone).
+   */
   private async read(iterator: AsyncIterator<ConnectRequest>, connection: NodeConnection, watchdog: SilenceWatchdog): Promise<void> {
+    const reader = new StreamReadAhead(iterator, MAX_MERGED_MESSAGES);
     try {
       for (;;) {
-        const next = await iterator.next();
-        if (next.done || connection.outbox.ended) break;
-        await this.handle(connection, next.value, watchdog);
+        const next = await reader.next();
+        if (next === undefined || connection.outbox.ended) break;
+        await this.handle(connection, next, reader, watchdog);
       }
       connection.end();
     } catch (error) {
       this.failed(connection, error);
+    } finally {
+      reader.stop();
     }
   }
 
-  private async handle(connection: NodeConnection, request: ConnectRequest, watchdog: SilenceWatchdog): Promise<void> {
+  private async handle(connection: NodeConnection, request: ConnectRequest, reader: StreamReadAhead<ConnectRequest>, watchdog: SilenceWatchdog): Promise<void> {
     const { kind } = request;
     switch (kind.case) {
       case 'heartbeat':
         watchdog.reset();
         return this.heartbeat(connection, kind.value);
-      case 'taskEvents':
+      case 'taskEvents': {
+        const messages = withWaitingTaskEvents(kind.value, reader);
         // The engine ended: the turn's tool calls have nobody to answer any more.
-        if (kind.value.events.some(isTurnCompleted)) connection.taskStopped(kind.value.taskId);
-        return this.deps.relay.relay(connection, kind.value);
+        if (messages.some((m) => m.events.some(isTurnCompleted))) connection.taskStopped(kind.value.taskId);
+        return this.deps.relay.relay(connection, messages);
+      }
       case 'toolCall':
         // Not awaited: a connector action may take seconds, and the node's events must not wait for it.
         void this.toolCall(connection, kind.value);
@@ -230,6 +243,16 @@ export class BrainServiceImpl implements ServiceImpl<typeof BrainService> {
     }
     this.deps.log.error({ err: error, executorId: connection.executorId }, 'a node stream failed');
     connection.end(rpcError(Code.Unavailable, 'DEPENDENCY_UNAVAILABLE', 'the brain could not process the stream; reconnect'));
+  }
+}
+
+/** `first` and the TaskEvents read right behind it that can be relayed with it (see `continuesMerge`). */
+function withWaitingTaskEvents(first: TaskEvents, reader: StreamReadAhead<ConnectRequest>): TaskEvents[] {
+  const messages = [first];
+  for (;;) {
+    const waiting = reader.takeIf((r) => r.kind.case === 'taskEvents' && continuesMerge(messages, r.kind.value));
+    if (waiting?.kind.case !== 'taskEvents') return messages;
+    messages.push(waiting.kind.value);
   }
 }
 

@@ -1,14 +1,12 @@
 import { create } from '@bufbuild/protobuf';
 import { Code, ConnectError, type Client } from '@connectrpc/connect';
-import { AckSchema, type SessionTaskSinkService, type TaskEvents } from '@foundation/contracts';
-import { isUuid, rpcError, type Logger } from '@foundation/kit';
+import { AckSchema, type SessionTaskSinkService, type TaskEvent, type TaskEvents } from '@foundation/contracts';
+import { isUuid, reasonOf, rpcError, type Logger } from '@foundation/kit';
 import type { NodeConnection } from './node-connection.js';
 import type { TaskCloser } from './task-closer.js';
+import { MAX_EVENTS_PER_MESSAGE } from './task-events-merge.js';
 import { isTurnCompleted } from './task-messages.js';
 import type { TaskLeaseRef, TaskStore } from './task-store.js';
-
-/** The most events one TaskEvents message may carry (brain.proto). */
-export const MAX_EVENTS_PER_MESSAGE = 256;
 
 /**
  * Why the brain ends a task the session service has no session for. TASK_NOT_HELD makes the node drop the
@@ -24,6 +22,9 @@ const ORPHANED_TASK_REASON = 'TASK_NOT_HELD: the task has no session any more (i
  * session service skips any others it already stored). A task the session
  * service does not know (its session rows were removed, e.g. after StartTask timed out on the session's
  * side) would be resent forever: the brain ends it instead.
+ *
+ * Several TaskEvents messages of one task read back to back (see `continuesMerge`) are relayed as one:
+ * one lease check, one RecordTaskEvents, one Ack for all of them.
  */
 export class TaskEventRelay {
   constructor(
@@ -33,14 +34,15 @@ export class TaskEventRelay {
     private readonly log: Logger,
   ) {}
 
-  async relay(connection: NodeConnection, message: TaskEvents): Promise<void> {
-    if (message.events.length > MAX_EVENTS_PER_MESSAGE) {
-      throw rpcError(
-        Code.InvalidArgument,
-        'MALFORMED_REQUEST',
-        `TaskEvents carried ${message.events.length} events; send at most ${MAX_EVENTS_PER_MESSAGE} per message`,
-      );
+  /** `messages`: one, or several of the same task under the same lease whose events continue each other's seqs. */
+  async relay(connection: NodeConnection, messages: readonly TaskEvents[]): Promise<void> {
+    for (const { events } of messages) {
+      if (events.length > MAX_EVENTS_PER_MESSAGE) {
+        throw rpcError(Code.InvalidArgument, 'MALFORMED_REQUEST', `TaskEvents carried ${events.length} events; send at most ${MAX_EVENTS_PER_MESSAGE} per message`);
+      }
     }
+    const [first] = messages;
+    const message = messages.length === 1 ? first! : { ...first!, events: messages.flatMap((m) => m.events) };
     const lease = { taskId: message.taskId, leaseToken: message.leaseToken };
     const task = isUuid(lease.taskId) && isUuid(lease.leaseToken) ? await this.tasks.held(connection.orgId, connection.executorId, lease) : undefined;
     if (!task) {
@@ -54,7 +56,7 @@ export class TaskEventRelay {
     }
     let persistedSeq: number;
     try {
-      persistedSeq = Number((await this.sink.recordTaskEvents({ orgId: connection.orgId, taskId: task.taskId, events: fresh })).persistedSeq);
+      persistedSeq = await this.record(connection.orgId, task.taskId, fresh);
     } catch (error) {
       if (error instanceof ConnectError && error.code === Code.NotFound) {
         await this.endOrphaned(connection, lease);
@@ -69,6 +71,26 @@ export class TaskEventRelay {
     }
     sendAck(connection, task.taskId, persistedSeq);
     if (completed) void connection.requestDispatch();
+  }
+
+  /**
+   * Stores events with the session service and returns its persisted seq. A request it refuses as too
+   * large (a merge of unusually large events) is split in halves, sent in order, rather than refused
+   * again on every resend; a single event refused so is the node's to fix (the node-agent truncates
+   * events to 1 MiB).
+   */
+  private async record(orgId: string, taskId: string, events: TaskEvent[]): Promise<number> {
+    try {
+      return Number((await this.sink.recordTaskEvents({ orgId, taskId, events })).persistedSeq);
+    } catch (error) {
+      if (events.length === 1 || reasonOf(error) !== 'REQUEST_TOO_LARGE') throw error;
+      const half = Math.ceil(events.length / 2);
+      const firstHalf = events.slice(0, half);
+      const persistedSeq = await this.record(orgId, taskId, firstHalf);
+      // Less than the first half is stored (the turn had ended there): the second half would not continue it.
+      if (persistedSeq < Number(firstHalf[half - 1]!.seq)) return persistedSeq;
+      return this.record(orgId, taskId, events.slice(half));
+    }
   }
 
   /** Ends a task the session service has no session for, frees its place on the node, and tells the node to drop it. */

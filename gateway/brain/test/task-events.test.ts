@@ -72,6 +72,23 @@ describe('Task events through the session service (needs the session sink)', () 
     await eventually(async () => expect((await sessions().getSession({ sessionId: session.id }, bench.asMember())).session!.state).to.equal(Session_State.RUNNING));
   });
 
+  it('relays TaskEvents sent back to back together: each event persisted once, in order, and acknowledged', async () => {
+    const { node } = await onlineNode();
+    const session = await createSession();
+    const { task } = await node.next('assignTask');
+    node.running.set(task!.taskId, task!.leaseToken);
+    const messages = 8;
+    const texts = Array.from({ length: messages * 3 }, (_, i) => `event ${i + 1}`);
+    for (let m = 0; m < messages; m++) sendEvents(node, task!, m * 3 + 1, texts.slice(m * 3, m * 3 + 3).map(message));
+    await node.next('ack', (a) => a.seq === BigInt(texts.length));
+    const events = await sessionEvents(session.id);
+    expect(events.map((e) => (e.event!.kind.value as { text: string }).text)).to.deep.equal(texts);
+    const acks = node.all('ack').map((a) => Number(a.seq));
+    expect(acks).to.deep.equal([...acks].sort((x, y) => x - y));
+    // The first message is relayed alone; the others wait behind it and go to the session service with each other.
+    expect(acks.length).to.be.lessThan(messages);
+  });
+
   it('ends the task on TurnCompleted and gives the freed capacity to the next pending task', async () => {
     const { node } = await onlineNode(undefined, defaultHello({ capacity: 1 }));
     const first = await createSession('first');

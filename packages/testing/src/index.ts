@@ -12,7 +12,7 @@ export type { TestKeyringFile } from './test-keyring-file.js';
 export { startEffectServer } from './effect-server.js';
 export type { Delivery, EffectServer, PathBehaviour } from './effect-server.js';
 export { defaultHello, SimulatedNode } from './simulated-node.js';
-export type { SimulatedNodeOptions } from './simulated-node.js';
+export type { NodeRequest, SimulatedNodeOptions } from './simulated-node.js';
 export { pairNode } from './node-pairing.js';
 export type { PairedNode } from './node-pairing.js';
 export { eventually } from './eventually.js';

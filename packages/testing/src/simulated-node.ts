@@ -13,9 +13,9 @@ import {
   type ConnectResponse,
   type Hello,
 } from '@foundation/contracts';
-import { Outbox } from '@foundation/kit';
 
-type RequestKind = Exclude<ConnectRequest['kind'], { case: undefined }>;
+/** One message a node sends, by its kind. */
+export type NodeRequest = Exclude<ConnectRequest['kind'], { case: undefined }>;
 type ResponseCase = Exclude<ConnectResponse['kind']['case'], undefined>;
 type ResponseOf<C extends ResponseCase> = Extract<ConnectResponse['kind'], { case: C }>['value'];
 
@@ -24,9 +24,15 @@ export interface SimulatedNodeOptions {
   /** Sent as "Authorization: Bearer <credential>"; omitted when undefined. */
   credential?: string;
   /** The first message; a Hello offering Claude Code with capacity 2 when unset, nothing when null. */
-  first?: RequestKind | null;
+  first?: NodeRequest | null;
   /** Send a Heartbeat (listing `running`) this often. */
   heartbeatEveryMs?: number;
+  /**
+   * What the node sends whenever the stream can take another message and nothing given to `send` waits:
+   * how the node-agent sends its outbox (no acknowledgement window; the transport's flow control is what
+   * holds it back). Undefined when there is nothing now; `wake` says there may be something again.
+   */
+  pull?: () => NodeRequest | undefined;
 }
 
 /**
@@ -39,7 +45,9 @@ export class SimulatedNode {
   readonly ended: Promise<ConnectError | undefined>;
   /** Leases the automatic heartbeat lists. */
   readonly running = new Map<string, string>();
-  #outbox = new Outbox<ConnectRequest>();
+  readonly #queue: ConnectRequest[] = [];
+  #wakeRequests: (() => void) | undefined;
+  #hungUp = false;
   #abort = new AbortController();
   #waiters = new Set<() => void>();
   #heartbeat: NodeJS.Timeout | undefined;
@@ -50,7 +58,7 @@ export class SimulatedNode {
     const headers: Record<string, string> = options.credential === undefined ? {} : { authorization: `Bearer ${options.credential}` };
     const first = options.first === undefined ? { case: 'hello' as const, value: defaultHello() } : options.first;
     if (first) this.send(first);
-    const responses = client.connect(this.#outbox, { headers, signal: this.#abort.signal });
+    const responses = client.connect(this.#requests(options.pull), { headers, signal: this.#abort.signal });
     this.ended = (async () => {
       try {
         for await (const response of responses) {
@@ -71,8 +79,15 @@ export class SimulatedNode {
     }
   }
 
-  send(kind: RequestKind): void {
-    this.#outbox.push(create(ConnectRequestSchema, { kind }));
+  send(kind: NodeRequest): void {
+    if (this.#hungUp) return;
+    this.#queue.push(create(ConnectRequestSchema, { kind }));
+    this.wake();
+  }
+
+  /** The options' `pull` may have something to send again. */
+  wake(): void {
+    this.#wakeRequests?.();
   }
 
   heartbeat(): void {
@@ -109,7 +124,8 @@ export class SimulatedNode {
 
   /** Half-closes the stream, as a node that stops cleanly. */
   async hangUp(): Promise<ConnectError | undefined> {
-    this.#outbox.end();
+    this.#hungUp = true;
+    this.wake();
     return this.ended;
   }
 
@@ -117,6 +133,25 @@ export class SimulatedNode {
   async kill(): Promise<void> {
     this.#abort.abort();
     await this.ended;
+  }
+
+  /** The request stream: what `send` queued first, then what `pull` gives, taken one message per write. */
+  async *#requests(pull: (() => NodeRequest | undefined) | undefined): AsyncGenerator<ConnectRequest> {
+    for (;;) {
+      const queued = this.#queue.shift();
+      if (queued !== undefined) {
+        yield queued;
+        continue;
+      }
+      if (this.#hungUp) return;
+      const pulled = pull?.();
+      if (pulled !== undefined) {
+        yield create(ConnectRequestSchema, { kind: pulled });
+        continue;
+      }
+      await new Promise<void>((resolve) => (this.#wakeRequests = resolve));
+      this.#wakeRequests = undefined;
+    }
   }
 
   #notify(): void {
