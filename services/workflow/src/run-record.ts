@@ -35,6 +35,8 @@ export interface RunRecord {
   cancelRequested: boolean;
   lastSeq: number;
   deadline: Date | null;
+  /** The version's run timeout, fixed at the start; the first claim sets the deadline from it. Null for runs queued before it was stored. */
+  timeBudgetMs: number | null;
   error: RunError | undefined;
   createdAt: Date;
   startedAt: Date | null;
@@ -111,6 +113,7 @@ export function runRecord(row: Record<string, unknown>): RunRecord {
     cancelRequested: row['cancel_requested'] as boolean,
     lastSeq: Number(row['last_seq']),
     deadline: optionalDateOf(row['deadline']),
+    timeBudgetMs: (row['time_budget_ms'] as number | null) ?? null,
     error: reason
       ? { reason, message: (row['error_message'] as string | null) ?? '', nodeId: (row['error_node_id'] as string | null) ?? '' }
       : undefined,

@@ -59,6 +59,7 @@ export class RunStarter {
       idempotencyKey: request.idempotencyKey,
       startedBy: request.startedBy,
       retryOf: request.retryOf,
+      timeBudgetMs: compiled.runTimeoutMs,
     });
     if (!created) return run;
     try {

@@ -9,7 +9,7 @@ import { finishRun, isFinished, lockRun, readRun, runRecord, type RunError, type
 /** A run about to be queued: what its starter decides; the rest of a RunRecord the store and workers fill in. */
 export type NewRun = Pick<
   RunRecord,
-  'workflowId' | 'workflowVersion' | 'inputs' | 'trigger' | 'triggerNodeId' | 'triggerOutput' | 'idempotencyKey' | 'startedBy' | 'retryOf'
+  'workflowId' | 'workflowVersion' | 'inputs' | 'trigger' | 'triggerNodeId' | 'triggerOutput' | 'idempotencyKey' | 'startedBy' | 'retryOf' | 'timeBudgetMs'
 >;
 
 export interface RunFilter {
@@ -140,8 +140,8 @@ export class RunStore {
            select id from workflow.workflows where id = $3 and state = 'published' for share
          ), run as (
            insert into workflow.workflow_runs (id, org_id, workflow_id, workflow_version, status, inputs, trigger, trigger_node_id, trigger_output,
-             idempotency_key, started_by, retry_of, last_seq, created_at)
-           select $1, $2, workflow.id, $4, 'queued', $5::jsonb, $6, $7, $8::jsonb, $9, $10, $11, 1, now() from workflow
+             idempotency_key, started_by, retry_of, time_budget_ms, last_seq, created_at)
+           select $1, $2, workflow.id, $4, 'queued', $5::jsonb, $6, $7, $8::jsonb, $9, $10, $11, $13, 1, now() from workflow
            returning *
          ), queued as (
            insert into workflow.workflow_run_events (org_id, run_id, seq, type, node_id, attempt, payload, event_key, created_at)
@@ -161,6 +161,7 @@ export class RunStore {
           run.startedBy || null,
           run.retryOf || null,
           JSON.stringify(queued),
+          run.timeBudgetMs,
         ],
       );
       // The workflow was archived after the start checked it: the share lock made the insert wait for that.

@@ -1,9 +1,13 @@
 import type { ServiceMigrations } from '@foundation/db';
 import { InitialWorkflowSchema } from './0001-initial.js';
+import { ClaimRunFunction } from './0002-claim-run-function.js';
 
 export const WORKFLOW_SCHEMA = 'workflow';
 
 export const workflowMigrations: ServiceMigrations = {
   schema: WORKFLOW_SCHEMA,
-  migrations: [{ name: '0001-initial', class: InitialWorkflowSchema }],
+  migrations: [
+    { name: '0001-initial', class: InitialWorkflowSchema },
+    { name: '0002-claim-run-function', class: ClaimRunFunction },
+  ],
 };
