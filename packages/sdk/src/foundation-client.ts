@@ -1,6 +1,16 @@
 import { Code, ConnectError, createClient, type Client, type Interceptor, type Transport } from '@connectrpc/connect';
 import { createConnectTransport, createGrpcTransport } from '@connectrpc/connect-node';
-import { AuthService, MetaService, OrgService, RunService, SecretsService, WorkflowService } from '@foundation/contracts';
+import {
+  AuthService,
+  ExecutorService,
+  MetaService,
+  OrgService,
+  PairingService,
+  RunService,
+  SecretsService,
+  SessionService,
+  WorkflowService,
+} from '@foundation/contracts';
 import { ClientSession } from './session.js';
 
 export interface FoundationClientOptions {
@@ -30,6 +40,12 @@ export class FoundationClient {
   readonly secrets: Client<typeof SecretsService>;
   readonly workflows: Client<typeof WorkflowService>;
   readonly runs: Client<typeof RunService>;
+  /** Pairing codes for nodes, and `Pair` for a node-agent. */
+  readonly pairing: Client<typeof PairingService>;
+  /** The organization's nodes. */
+  readonly executors: Client<typeof ExecutorService>;
+  /** Coding-agent sessions on the organization's nodes. */
+  readonly sessions: Client<typeof SessionService>;
   private readonly session: ClientSession;
   private refreshing: Promise<void> | undefined;
 
@@ -48,6 +64,9 @@ export class FoundationClient {
     this.secrets = createClient(SecretsService, transport);
     this.workflows = createClient(WorkflowService, transport);
     this.runs = createClient(RunService, transport);
+    this.pairing = createClient(PairingService, transport);
+    this.executors = createClient(ExecutorService, transport);
+    this.sessions = createClient(SessionService, transport);
   }
 
   async signUp(email: string, password: string, displayName: string) {

@@ -1,6 +1,6 @@
 import { fromJson } from '@bufbuild/protobuf';
 import { Code } from '@connectrpc/connect';
-import { WorkflowSpecSchema } from '@foundation/contracts';
+import { Session_State, WorkflowSpecSchema } from '@foundation/contracts';
 import { FoundationClient } from '@foundation/sdk';
 import { expectRpcError, signUp, startTestPlatform, TEST_PASSWORD, type TestPlatform } from '@foundation/testing';
 import { expect } from 'chai';
@@ -40,6 +40,25 @@ describe('FoundationClient (SDK)', () => {
       const types: string[] = [];
       for await (const { event } of client.runs.watchRun({ runId: run!.id })) types.push(event!.type);
       expect(types.at(-1)).to.equal('run.succeeded');
+    });
+
+    it(`pairs a node and opens a coding-agent session that waits for it over ${protocol}`, async () => {
+      const client = new FoundationClient({ baseUrl: platform.baseUrl, protocol });
+      await client.signUp(`sdk-agent-${protocol}-${Date.now()}@example.com`, TEST_PASSWORD, 'SDK');
+      const { org } = await client.org.createOrg({ name: 'SDK Org', slug: `sdk-agent-${protocol}-${Date.now()}` });
+      client.useOrg(org!.id);
+      const { code } = await client.pairing.createPairingCode({});
+      const paired = await client.pairing.pair({ code, name: 'sdk-box', facts: { hostname: 'sdk-box', os: 'linux', arch: 'x64', agentVersion: '0.1.0' } });
+      const { executors } = await client.executors.listExecutors({});
+      expect(executors.map((e) => [e.id, e.name])).to.deep.equal([[paired.executorId, 'sdk-box']]);
+      const { session } = await client.sessions.createSession({ engine: 'gateway.codex.v2', workspace: 'repo', prompt: 'hello' });
+      expect(session!.state).to.equal(Session_State.PENDING);
+      await expectRpcError(
+        client.sessions.createSession({ engine: 'gateway.gemini.v1', workspace: 'repo', prompt: 'hello' }),
+        Code.InvalidArgument,
+        'UNSUPPORTED_ENGINE',
+      );
+      expect((await client.sessions.cancelSession({ sessionId: session!.id })).session!.state).to.equal(Session_State.CANCELLED);
     });
   }
 
