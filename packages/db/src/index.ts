@@ -19,6 +19,7 @@ export { type AppliedMigration, type ServiceMigrations } from './schema-migrator
 export { readOrCreateSecretFile } from './secret-file.js';
 export { withSqlClient } from './sql-client.js';
 export { tenantRlsSql } from './tenant-rls-sql.js';
+export { dateOf, optionalDateOf } from './sql-values.js';
 export { createSqlPool, isUniqueViolation, querySql, UNIQUE_VIOLATION, withTenantSql, type SqlTransaction } from './tenant-sql.js';
 export { withScope, withTenant, withUser, type Scope } from './tenant-transaction.js';
 export {

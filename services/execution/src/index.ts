@@ -1,2 +1,2 @@
 export { createExecutionModule, type ExecutionModuleOptions } from './module.js';
-export type { ConnectorLimits } from './node-executors.js';
+export type { ConnectorLimits } from '@foundation/connectors';

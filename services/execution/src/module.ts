@@ -1,11 +1,11 @@
 import type { Client } from '@connectrpc/connect';
 import type { AgentRunService, RunProgressService, SecretsService } from '@foundation/contracts';
-import type { ConnectorCatalog } from '@foundation/connectors';
+import type { ConnectorCatalog, ConnectorLimits } from '@foundation/connectors';
 import type { Logger, ServiceModule } from '@foundation/kit';
 import { CompiledWorkflowCache } from '@foundation/workflow-dsl';
 import { AgentRunNode } from './agent-run-node.js';
 import { CancelListener } from './cancel-listener.js';
-import { NodeExecutors, type ConnectorLimits } from './node-executors.js';
+import { NodeExecutors } from './node-executors.js';
 import { RunWorker, type RunWorkerOptions } from './run-worker.js';
 
 export interface ExecutionModuleOptions {

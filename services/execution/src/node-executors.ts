@@ -5,8 +5,6 @@ import { chooseBranch, renderTemplate, runTransform, type CompiledNode, type Run
 import type { AgentRunNode } from './agent-run-node.js';
 import { NodeFailure } from './node-failure.js';
 
-export type { ConnectorLimits } from '@foundation/connectors';
-
 /** What one node attempt runs with. */
 export interface NodeAttempt {
   orgId: string;

@@ -1,8 +1,7 @@
 import { create, fromJson, toJson, type JsonValue } from '@bufbuild/protobuf';
 import { timestampDate } from '@bufbuild/protobuf/wkt';
 import { AgentEventSchema, type AgentEvent, type TaskEvent } from '@foundation/contracts';
-import type { SqlTransaction } from '@foundation/db';
-import { dateOf } from './session-record.js';
+import { dateOf, type SqlTransaction } from '@foundation/db';
 import type { SessionChange } from './turn-outcome.js';
 
 /** A stored event of a session. */

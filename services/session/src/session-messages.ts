@@ -14,10 +14,6 @@ const SESSION_STATES: Record<SessionState, Session_State> = {
   cancelled: Session_State.CANCELLED,
 };
 
-export function sessionStateMessage(state: SessionState): Session_State {
-  return SESSION_STATES[state];
-}
-
 export function sessionMessage(s: SessionRecord): Session {
   return create(SessionSchema, {
     id: s.id,

@@ -1,5 +1,5 @@
 import { Code } from '@connectrpc/connect';
-import type { SqlTransaction } from '@foundation/db';
+import { dateOf, type SqlTransaction } from '@foundation/db';
 import { rpcError } from '@foundation/kit';
 
 export type SessionState = 'pending' | 'running' | 'idle' | 'completed' | 'failed' | 'cancelled';
@@ -75,9 +75,4 @@ export function sessionRecord(row: Record<string, unknown>): SessionRecord {
     createdAt: dateOf(row['created_at']),
     updatedAt: dateOf(row['updated_at']),
   };
-}
-
-/** Timestamp columns as a Date whichever driver configuration produced the row (Date or ISO text). */
-export function dateOf(value: unknown): Date {
-  return value instanceof Date ? value : new Date(value as string);
 }

@@ -1,6 +1,5 @@
 import type { JsonValue } from '@foundation/workflow-dsl';
-import type { SqlTransaction } from '@foundation/db';
-import { dateOf } from './sql-values.js';
+import { dateOf, type SqlTransaction } from '@foundation/db';
 
 /** An event as it is stored and read back. */
 export interface RunEventRecord {

@@ -1,9 +1,8 @@
 import { Code } from '@connectrpc/connect';
 import { rpcError } from '@foundation/kit';
 import type { JsonValue } from '@foundation/workflow-dsl';
-import type { SqlTransaction } from '@foundation/db';
+import { dateOf, optionalDateOf, type SqlTransaction } from '@foundation/db';
 import { boundedPayload } from './run-event-log.js';
-import { dateOf, optionalDateOf } from './sql-values.js';
 
 export type RunStatus = 'queued' | 'running' | 'succeeded' | 'failed' | 'cancelled';
 export type RunTrigger = 'manual' | 'webhook' | 'schedule' | 'retry';

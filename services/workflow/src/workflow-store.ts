@@ -1,13 +1,12 @@
 import type pg from 'pg';
 import { randomBytes, timingSafeEqual } from 'node:crypto';
 import { Code } from '@connectrpc/connect';
-import { querySql, withTenantSql } from '@foundation/db';
+import { dateOf, querySql, withTenantSql } from '@foundation/db';
 import { assertValid, rpcError, type PageWindow } from '@foundation/kit';
 import type { SpecProblem, WorkflowSpecJson } from '@foundation/workflow-dsl';
 import type { SqlTransaction } from '@foundation/db';
 import { v7 as uuidv7, parse as uuidParse, stringify as uuidStringify } from 'uuid';
 import { specViolations } from './spec-problems.js';
-import { dateOf } from './sql-values.js';
 
 export type WorkflowState = 'draft' | 'published' | 'archived';
 
