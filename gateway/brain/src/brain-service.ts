@@ -15,7 +15,7 @@ import {
   type ToolCall,
   type Welcome,
 } from '@foundation/contracts';
-import { invalidFields, isUuid, rpcError, type Logger } from '@foundation/kit';
+import { invalidFields, rpcError, type Logger } from '@foundation/kit';
 import type { BrainSignals } from './brain-signals.js';
 import { replacedError, type ConnectionRegistry } from './connection-registry.js';
 import type { CredentialOwner, ExecutorStore } from './executor-store.js';
@@ -28,7 +28,7 @@ import type { TaskDispatcher } from './task-dispatcher.js';
 import type { TaskEventRelay } from './task-event-relay.js';
 import { continuesMerge, MAX_MERGED_MESSAGES } from './task-events-merge.js';
 import { isTurnCompleted } from './task-messages.js';
-import type { TaskLeaseRef, TaskStore } from './task-store.js';
+import { isWellFormedLease, type TaskLeaseRef, type TaskStore } from './task-store.js';
 import { StreamReadAhead } from './stream-read-ahead.js';
 import { toolError, type ToolBridge } from './tool-bridge.js';
 
@@ -123,7 +123,7 @@ export class BrainServiceImpl implements ServiceImpl<typeof BrainService> {
     const droppedTaskIds: string[] = [];
     for (const held of hello.heldTasks) {
       const lease = { taskId: held.taskId, leaseToken: held.leaseToken };
-      const task = isUuid(lease.taskId) && isUuid(lease.leaseToken) ? await tasks.held(owner.orgId, owner.executorId, lease) : undefined;
+      const task = await tasks.held(owner.orgId, owner.executorId, lease);
       if (!task) {
         droppedTaskIds.push(held.taskId);
         continue;
@@ -199,7 +199,7 @@ export class BrainServiceImpl implements ServiceImpl<typeof BrainService> {
       connection.end(standing === 'revoked' ? revokedError() : replacedError());
       return;
     }
-    const wellFormed = heartbeat.running.filter((l) => isUuid(l.taskId) && isUuid(l.leaseToken));
+    const wellFormed = heartbeat.running.filter(isWellFormedLease);
     const lost = await tasks.extendLeases(connection.orgId, connection.executorId, wellFormed, policy.leaseTtlMs);
     const malformed = heartbeat.running.filter((l) => !wellFormed.includes(l)).map((l) => l.taskId);
     for (const taskId of [...lost, ...malformed]) connection.cancelTask(taskId, 'TASK_NOT_HELD: the lease expired or the task ended');
@@ -208,7 +208,7 @@ export class BrainServiceImpl implements ServiceImpl<typeof BrainService> {
   private async toolCall(connection: NodeConnection, call: ToolCall): Promise<void> {
     try {
       const lease = { taskId: call.taskId, leaseToken: call.leaseToken };
-      const held = isUuid(lease.taskId) && isUuid(lease.leaseToken) && (await this.deps.tasks.held(connection.orgId, connection.executorId, lease));
+      const held = await this.deps.tasks.held(connection.orgId, connection.executorId, lease);
       const result = held
         ? await connection.forTask(call.taskId, (signal) => this.deps.bridge.call(connection.orgId, call, signal))
         : toolError(call, 'TASK_NOT_HELD', 'this node does not hold the task the tool call names');
@@ -221,7 +221,7 @@ export class BrainServiceImpl implements ServiceImpl<typeof BrainService> {
   private async taskRejected(connection: NodeConnection, rejected: TaskRejected): Promise<void> {
     const { tasks, signals, closer } = this.deps;
     const lease = { taskId: rejected.taskId, leaseToken: rejected.leaseToken };
-    if (!isUuid(lease.taskId) || !isUuid(lease.leaseToken)) return;
+    if (!isWellFormedLease(lease)) return;
     if (rejected.retryable) {
       if (await tasks.returnToPending(connection.orgId, connection.executorId, lease)) signals.send({ kind: 'tasks-pending', orgId: connection.orgId });
     } else {

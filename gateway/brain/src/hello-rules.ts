@@ -4,7 +4,7 @@ import type { FieldViolation } from '@foundation/kit';
 import type { EngineInstallationRecord } from './executor-store.js';
 import { nodeFactsViolations } from './node-facts-rules.js';
 
-export const MAX_CAPACITY = 64;
+const MAX_CAPACITY = 64;
 /** More held tasks than any node's capacity allows, with room for tasks that only have events left to send. */
 export const MAX_HELD_TASKS = 1024;
 const MAX_VERSION_LENGTH = 200;

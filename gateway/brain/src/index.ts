@@ -1,3 +1,2 @@
 export { brainMigrations, BRAIN_SCHEMA } from './migrations/index.js';
 export { createBrainModule, type BrainModuleOptions } from './module.js';
-export { NODE_CREDENTIAL_PREFIX } from './node-credential.js';

@@ -44,7 +44,7 @@ export class TaskEventRelay {
     const [first] = messages;
     const message = messages.length === 1 ? first! : { ...first!, events: messages.flatMap((m) => m.events) };
     const lease = { taskId: message.taskId, leaseToken: message.leaseToken };
-    const task = isUuid(lease.taskId) && isUuid(lease.leaseToken) ? await this.tasks.held(connection.orgId, connection.executorId, lease) : undefined;
+    const task = await this.tasks.held(connection.orgId, connection.executorId, lease);
     if (!task) {
       await this.answerUnheld(connection, message);
       return;

@@ -5,7 +5,7 @@ export const MAX_EVENTS_PER_MESSAGE = 256;
 /** TaskEvents messages read ahead of the one being relayed, and so the most merged into one relay. */
 export const MAX_MERGED_MESSAGES = 8;
 /** The most events of one RecordTaskEvents request, as the session service accepts (its EVENTS_MAX). */
-export const MAX_MERGED_EVENTS = 1000;
+const MAX_MERGED_EVENTS = 1000;
 
 /**
  * Whether `next`, read right behind the messages of `merged`, can go to the session service in the same

@@ -30,7 +30,7 @@ export function startTaskViolations(request: StartTaskRequest): FieldViolation[]
  * A task's directory relative to the node's workspace root: not absolute, no ".." segment, at most 200
  * characters. The node checks again against its real root; this refuses what can never be right.
  */
-export function workspaceViolations(workspace: string): FieldViolation[] {
+function workspaceViolations(workspace: string): FieldViolation[] {
   const field = 'workspace';
   if (workspace === '') return [{ field, description: 'is required: a directory relative to the node’s workspace root, for example "my-repo"' }];
   if (workspace.length > MAX_WORKSPACE_LENGTH) return [{ field, description: `must be at most ${MAX_WORKSPACE_LENGTH} characters` }];

@@ -1,5 +1,6 @@
 import type pg from 'pg';
 import { querySql, withTenantSql, type SqlTransaction } from '@foundation/db';
+import { isUuid } from '@foundation/kit';
 
 export type TaskState = 'pending' | 'assigned' | 'closing' | 'ended';
 /** How the brain ends a task itself (the node never reported its end): the synthetic TurnCompleted's status. */
@@ -102,8 +103,9 @@ export class TaskStore {
     });
   }
 
-  /** The task if this node holds it under this lease token now. */
+  /** The task if this node holds it under this lease token now (never for a malformed lease: no query then). */
   held(orgId: string, executorId: string, lease: TaskLeaseRef): Promise<TaskRecord | undefined> {
+    if (!isWellFormedLease(lease)) return Promise.resolve(undefined);
     return withTenantSql(this.pool, orgId, async (tx) => {
       const rows = await tx.query(
         `select * from brain.tasks where id = $1 and state = 'assigned' and assigned_executor_id = $2 and lease_token = $3`,
@@ -253,6 +255,11 @@ export class TaskStore {
       return taskRecord(updated[0]!);
     });
   }
+}
+
+/** Whether the lease's ids are UUIDs, as the columns they are compared with require. */
+export function isWellFormedLease(lease: TaskLeaseRef): boolean {
+  return isUuid(lease.taskId) && isUuid(lease.leaseToken);
 }
 
 async function readTask(tx: SqlTransaction, taskId: string): Promise<TaskRecord | undefined> {

@@ -5,7 +5,7 @@ import { delimiter, join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 
 /** The `foundation-agent` executable of this checkout (run through tsx, no build needed). */
-export const FOUNDATION_AGENT_BIN = fileURLToPath(new URL('../../../node-agent/bin/foundation-agent.js', import.meta.url));
+const FOUNDATION_AGENT_BIN = fileURLToPath(new URL('../../../node-agent/bin/foundation-agent.js', import.meta.url));
 
 export interface AgentCliResult {
   code: number | null;

@@ -16,5 +16,5 @@ export type { NodeRequest, SimulatedNodeOptions } from './simulated-node.js';
 export { pairNode } from './node-pairing.js';
 export type { PairedNode } from './node-pairing.js';
 export { eventually } from './eventually.js';
-export { AgentDaemon, AgentMachine, FOUNDATION_AGENT_BIN } from './agent-daemon.js';
+export { AgentDaemon, AgentMachine } from './agent-daemon.js';
 export type { AgentCliResult, AgentMachineOptions } from './agent-daemon.js';
