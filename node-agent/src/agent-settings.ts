@@ -9,7 +9,7 @@ const capacity = () => z.coerce.number().int().min(1, 'must be 1 to 64').max(64,
  * config and data directories (FOUNDATION_AGENT_CONFIG_DIR, FOUNDATION_AGENT_DATA_DIR) are read by
  * `agent-paths.ts`. `foundation-agent --help` documents every variable; keep the two in step.
  */
-export const agentSettingsSchema = z.object({
+const agentSettingsSchema = z.object({
   /** The Foundation server `pair` talks to when --server is not given. */
   FOUNDATION_AGENT_SERVER: z.url().optional(),
   /** Tasks run at once. */

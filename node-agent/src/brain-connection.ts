@@ -1,5 +1,6 @@
 import { setTimeout as sleep } from 'node:timers/promises';
 import { create } from '@bufbuild/protobuf';
+import { durationMs } from '@bufbuild/protobuf/wkt';
 import { Code, ConnectError, createClient } from '@connectrpc/connect';
 import {
   BrainService,
@@ -21,7 +22,7 @@ import { createPlatformTransport } from './platform-transport.js';
 import type { ReconnectBackoff } from './reconnect-backoff.js';
 import { describeRpcError, reasonOf } from './rpc-error-reason.js';
 
-/** Used when a Welcome leaves the heartbeat interval unset. */
+/** Used when a Welcome leaves the heartbeat interval unset (or zero). */
 const DEFAULT_HEARTBEAT_INTERVAL_MS = 10_000;
 /** A brain that accepts the stream but says nothing for this long is treated as down. */
 const WELCOME_TIMEOUT_MS = 30_000;
@@ -190,16 +191,14 @@ export class BrainConnection {
     for (const ack of welcome.acks) outbox.ack(ack.taskId, ack.seq);
     for (const taskId of welcome.droppedTaskIds) handlers.drop(taskId, 'the brain no longer gives this node the task');
     session.welcomed = true;
-    const intervalMs = welcome.heartbeatInterval
-      ? Number(welcome.heartbeatInterval.seconds) * 1000 + Math.floor(welcome.heartbeatInterval.nanos / 1e6)
-      : DEFAULT_HEARTBEAT_INTERVAL_MS;
+    const intervalMs = (welcome.heartbeatInterval && durationMs(welcome.heartbeatInterval)) || DEFAULT_HEARTBEAT_INTERVAL_MS;
     log.info({ executorId: welcome.executorId, orgId: welcome.orgId, heartbeatIntervalMs: intervalMs }, 'connected to the brain');
     handlers.connected();
     handlers.stateChanged({ kind: 'online' });
     session.wakeup.wake();
     return setInterval(() => {
       this.send(create(ConnectRequestSchema, { kind: { case: 'heartbeat', value: create(HeartbeatSchema, { running: handlers.runningLeases() }) } }));
-    }, intervalMs || DEFAULT_HEARTBEAT_INTERVAL_MS);
+    }, intervalMs);
   }
 
   private dispatch(response: ConnectResponse): void {

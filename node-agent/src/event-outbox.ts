@@ -137,11 +137,12 @@ export class EventOutbox {
     const seq = task.lastSeq + 1n;
     let event = create(TaskEventSchema, { seq, time: timestampNow(), event: agentEvent });
     let line = toJsonString(TaskEventSchema, event);
-    if (Buffer.byteLength(line) > MAX_EVENT_BYTES) {
+    let bytes = Buffer.byteLength(line) + 1;
+    if (bytes > MAX_EVENT_BYTES + 1) {
       event = create(TaskEventSchema, { seq, time: event.time, event: truncatedEvent(toJsonString(AgentEventSchema, agentEvent), 64 * 1024) });
       line = toJsonString(TaskEventSchema, event);
+      bytes = Buffer.byteLength(line) + 1;
     }
-    const bytes = Buffer.byteLength(line) + 1;
     if (!terminal && task.pendingBytes + bytes > this.options.maxBytesPerTask) return undefined;
     writeSync(task.fd, `${line}\n`);
     task.lastSeq = seq;

@@ -35,7 +35,7 @@ Exit codes: 0 success, 1 failure, 2 bad command line or setting, 3 not paired, 4
 (the node was revoked: pair again).`;
 
 /** Runs one command line and returns the process's exit code. */
-export async function runCli(argv: string[], context: CliContext): Promise<number> {
+async function runCli(argv: string[], context: CliContext): Promise<number> {
   const [name, ...args] = argv;
   if (name === undefined || name === '--help' || name === '-h' || name === 'help') {
     printLine(name === undefined ? context.stderr : context.stdout, USAGE);

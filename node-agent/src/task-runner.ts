@@ -1,5 +1,5 @@
 import { create } from '@bufbuild/protobuf';
-import type { Duration } from '@bufbuild/protobuf/wkt';
+import { durationMs, type Duration } from '@bufbuild/protobuf/wkt';
 import { TaskLeaseSchema, TurnCompleted_Status, type AgentEvent, type Task, type TaskLease } from '@foundation/contracts';
 import { isEngineId, type EngineId } from '@foundation/agent-engines';
 import type { Logger } from 'pino';
@@ -152,8 +152,8 @@ export class TaskRunner {
           prompt: task.prompt,
           cwd,
           ...(task.resumeEngineSessionId !== '' && { resumeEngineSessionId: task.resumeEngineSessionId }),
-          idleTimeoutMs: durationMs(task.idleTimeout) ?? DEFAULT_IDLE_TIMEOUT_MS,
-          wallClockTimeoutMs: durationMs(task.wallClockTimeout) ?? DEFAULT_WALL_CLOCK_TIMEOUT_MS,
+          idleTimeoutMs: positiveMs(task.idleTimeout) ?? DEFAULT_IDLE_TIMEOUT_MS,
+          wallClockTimeoutMs: positiveMs(task.wallClockTimeout) ?? DEFAULT_WALL_CLOCK_TIMEOUT_MS,
           ...(bridge !== undefined && { mcpServer: bridge.command }),
           signal: entry.controller.signal,
         },
@@ -211,8 +211,8 @@ function stoppedByShutdown(entry: RunningTask, event: AgentEvent): AgentEvent {
   return stopped;
 }
 
-function durationMs(duration: Duration | undefined): number | undefined {
-  if (duration === undefined) return undefined;
-  const ms = Number(duration.seconds) * 1000 + Math.floor(duration.nanos / 1e6);
+/** A task's timeout in ms; undefined when unset or not positive (the default applies). */
+function positiveMs(duration: Duration | undefined): number | undefined {
+  const ms = duration === undefined ? 0 : durationMs(duration);
   return ms > 0 ? ms : undefined;
 }

@@ -1,4 +1,4 @@
-import { FileChange_Kind, PlanEntry_Status, ToolKind, ToolStatus, TurnCompleted_Status } from '@foundation/contracts';
+import { FileChange_Kind, ToolKind, ToolStatus, TurnCompleted_Status } from '@foundation/contracts';
 import {
   assistantMessage,
   engineError,
@@ -17,6 +17,7 @@ import {
   type TurnCompletedInit,
 } from './events.js';
 import { arrayAt, numberAt, recordAt, stringAt, tokens, type JsonRecord } from './json-fields.js';
+import { todoEntry } from './todo-entry.js';
 import { contentText } from './tool-output.js';
 import { endedWithoutFinalEvent, type EngineExit, type EngineStdin, type EventSink, type TurnProtocol } from './turn-protocol.js';
 import { diffFromEdits, formatPatch, type PatchHunk } from './unified-diff.js';
@@ -267,16 +268,6 @@ function claudeToolTitle(input: JsonRecord): string {
     if (text !== undefined) return text;
   }
   return '';
-}
-
-function todoEntry(value: unknown): { text: string; status: PlanEntry_Status } {
-  const todo = recordAt(value) ?? {};
-  const statuses: Record<string, PlanEntry_Status> = {
-    pending: PlanEntry_Status.PENDING,
-    in_progress: PlanEntry_Status.IN_PROGRESS,
-    completed: PlanEntry_Status.COMPLETED,
-  };
-  return { text: stringAt(todo['content']) ?? '', status: statuses[stringAt(todo['status']) ?? ''] ?? PlanEntry_Status.UNSPECIFIED };
 }
 
 /**

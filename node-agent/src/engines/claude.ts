@@ -22,7 +22,7 @@ export class ClaudeAdapter extends CliEngineAdapter {
   }
 }
 
-export function claudeArgs(turn: EngineTurn): string[] {
+function claudeArgs(turn: EngineTurn): string[] {
   const args = ['-p', '--output-format', 'stream-json', '--verbose', '--input-format', 'stream-json', '--permission-mode', 'acceptEdits'];
   if (turn.resumeEngineSessionId !== undefined) args.push(`--resume=${turn.resumeEngineSessionId}`);
   if (turn.mcpServer !== undefined) args.push('--mcp-config', mcpConfig(turn.mcpServer));

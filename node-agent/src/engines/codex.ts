@@ -22,7 +22,7 @@ export class CodexAdapter extends CliEngineAdapter {
 }
 
 /** `exec` flags first (resume needs them all again), then `resume <thread>`, then `-- <prompt>`. */
-export function codexArgs(turn: EngineTurn): string[] {
+function codexArgs(turn: EngineTurn): string[] {
   const args = ['exec', '--json', '--skip-git-repo-check', '--sandbox', 'workspace-write', '-C', turn.cwd];
   if (turn.mcpServer !== undefined) args.push(...mcpServerOverrides(turn.mcpServer));
   if (turn.resumeEngineSessionId !== undefined) args.push('resume', turn.resumeEngineSessionId);

@@ -9,7 +9,7 @@ export interface FramedLine {
  * The longest line parsed as JSON. Engines print lines of 10 MB and more (a whole file in a tool result), so
  * the bound is generous; past it the rest of the line is dropped, not buffered, and the line is kept raw.
  */
-export const MAX_FRAMED_LINE_BYTES = 32 * 1024 * 1024;
+const MAX_FRAMED_LINE_BYTES = 32 * 1024 * 1024;
 
 /**
  * Splits a byte stream into `\n`-separated lines (a trailing `\r` is dropped). Chunks are joined only when a

@@ -1,4 +1,4 @@
-import { EngineError_Code, FileChange_Kind, PlanEntry_Status, ToolKind, TurnCompleted_Status } from '@foundation/contracts';
+import { EngineError_Code, FileChange_Kind, ToolKind, TurnCompleted_Status } from '@foundation/contracts';
 import {
   assistantMessage,
   engineError,
@@ -16,6 +16,7 @@ import {
   type TurnCompletedInit,
 } from './events.js';
 import { arrayAt, numberAt, recordAt, stringAt, tokens, type JsonRecord } from './json-fields.js';
+import { todoEntry } from './todo-entry.js';
 import { toolStatusOf } from './tool-status.js';
 import { endedWithoutFinalEvent, type EngineExit, type EventSink, type TurnProtocol } from './turn-protocol.js';
 import { diffFromEdits } from './unified-diff.js';
@@ -182,14 +183,4 @@ function patchedFiles(patchText: string, diff: string): FileChangeInit[] {
   const first = changes[0];
   if (first !== undefined) first.unifiedDiff = diff;
   return changes;
-}
-
-function todoEntry(value: unknown): { text: string; status: PlanEntry_Status } {
-  const todo = recordAt(value) ?? {};
-  const statuses: Record<string, PlanEntry_Status> = {
-    pending: PlanEntry_Status.PENDING,
-    in_progress: PlanEntry_Status.IN_PROGRESS,
-    completed: PlanEntry_Status.COMPLETED,
-  };
-  return { text: stringAt(todo['content']) ?? '', status: statuses[stringAt(todo['status']) ?? ''] ?? PlanEntry_Status.UNSPECIFIED };
 }

@@ -27,7 +27,7 @@ export class OpenCodeAdapter extends CliEngineAdapter {
   }
 }
 
-export function openCodeArgs(turn: EngineTurn): string[] {
+function openCodeArgs(turn: EngineTurn): string[] {
   const args = ['run', '--format', 'json'];
   if (turn.resumeEngineSessionId !== undefined) args.push('--session', turn.resumeEngineSessionId);
   args.push('--dir', turn.cwd, '--', turn.prompt);

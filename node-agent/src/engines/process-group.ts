@@ -9,7 +9,7 @@ const AFTER_KILL_WAIT_MS = 5000;
  * Sends `signal` to every process of the group. A group already gone is not an error, nor one whose members
  * we may not signal (an engine that ran a setuid program): waiting for the group then ends on its deadline.
  */
-export function signalGroup(pgid: number, signal: NodeJS.Signals): void {
+function signalGroup(pgid: number, signal: NodeJS.Signals): void {
   try {
     process.kill(-pgid, signal);
   } catch (error) {
@@ -23,7 +23,7 @@ export function signalGroup(pgid: number, signal: NodeJS.Signals): void {
  * init reaps it, and some inits (containers, microVMs) never do; a zombie runs nothing, so on Linux the
  * group counts as gone once only zombies are left in it.
  */
-export async function isGroupAlive(pgid: number): Promise<boolean> {
+async function isGroupAlive(pgid: number): Promise<boolean> {
   try {
     process.kill(-pgid, 0);
   } catch (error) {
