@@ -2,7 +2,7 @@ import type { EventFeed } from '@foundation/event-feed';
 import type { BrainTasks } from './brain-tasks.js';
 import type { SessionRecord } from './session-record.js';
 import type { NewSession, SessionStore } from './session-store.js';
-import type { SessionTurn } from './session-turn.js';
+import type { SessionTurn, WorkflowNodeAttempt } from './session-turn.js';
 
 /**
  * The changes that involve the brain: a session's first turn, each follow-up, a cancellation. The rows are
@@ -19,9 +19,12 @@ export class SessionLifecycle {
   /**
    * Opens a session and starts its first turn. A one-turn session (of an agent.run node attempt or a tool
    * call) that exists is returned; if it still waits, its task is handed to the brain again (the brain is
-   * idempotent on the task id), since a crash may have come between the insert and the call.
+   * idempotent on the task id), since a crash may have come between the insert and the call. An agent.run
+   * node attempt first cancels the node's earlier attempts that are still live (see `supersede`).
    */
   async open(orgId: string, request: NewSession & { prompt: string }): Promise<SessionRecord> {
+    // A first attempt has nothing to supersede: no lookup on the common path.
+    if (request.workflowNode && request.workflowNode.attempt > 1) await this.supersede(orgId, request.workflowNode);
     const { session, turn, created } = await this.store.open(orgId, request);
     if (!created && session.state !== 'pending') return session;
     let executorId: string;
@@ -60,6 +63,22 @@ export class SessionLifecycle {
       if (!outcome) continue; // a follow-up turn started meanwhile: stop it too
       if (outcome.changed) this.feed.notify(sessionId, outcome.session.lastSeq);
       return outcome.session;
+    }
+  }
+
+  /**
+   * Cancels the sessions of the node's earlier attempts that have not ended. The run has moved on to
+   * `node.attempt`, so nobody will read their outcome: their worker was killed (and another recovered the
+   * run), or its CancelAgentRun was lost or is still on its way (a retry after a timeout). Left running,
+   * such an agent holds its node's capacity and may edit the same workspace as the new one, which is why
+   * this comes before the new session opens. A repeated start finds them ended and cancels nothing.
+   */
+  private async supersede(orgId: string, node: WorkflowNodeAttempt): Promise<void> {
+    for (const earlier of await this.store.liveEarlierAttempts(orgId, node)) {
+      const reason =
+        `superseded by attempt ${node.attempt} of node ${node.nodeId}: ` +
+        `attempt ${earlier.attempt} was still under way (its worker stopped, or its cancellation did not arrive)`;
+      await this.cancel(orgId, earlier.sessionId, reason);
     }
   }
 

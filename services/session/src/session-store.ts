@@ -93,6 +93,23 @@ export class SessionStore {
     return withTenantSql(this.pool, orgId, (tx) => readSession(tx, sessionId));
   }
 
+  /**
+   * The sessions of the node's attempts before `node.attempt` that have not ended, oldest first. The unique
+   * index of node attempts serves the lookup: org (from the tenant policy), run and node, then a range of
+   * attempts.
+   */
+  async liveEarlierAttempts(orgId: string, node: WorkflowNodeAttempt): Promise<{ sessionId: string; attempt: number }[]> {
+    const rows = await withTenantSql(this.pool, orgId, (tx) =>
+      tx.query<{ id: string; workflow_attempt: number }>(
+        `select id, workflow_attempt from session.agent_sessions
+         where workflow_run_id = $1 and workflow_node_id = $2 and workflow_attempt < $3 and state in ('pending', 'running', 'idle')
+         order by workflow_attempt`,
+        [node.runId, node.nodeId, node.attempt],
+      ),
+    );
+    return rows.map((r) => ({ sessionId: r.id, attempt: r.workflow_attempt }));
+  }
+
   /** Newest first (ids are UUIDv7). */
   list(orgId: string, window: PageWindow): Promise<SessionRecord[]> {
     return withTenantSql(this.pool, orgId, async (tx) => {

@@ -59,6 +59,40 @@ describe('AgentRunService', () => {
       expect(new Set([session!.id, next.session!.id, otherNode.session!.id]).size).to.equal(3);
     });
 
+    it("cancels the node's earlier attempts still under way, on their node, and nothing else, once", async () => {
+      const tenant = await bench.newTenant();
+      const { node } = await bench.onlineNode(tenant, { capacity: 4 });
+      const [runId, otherRunId] = [uuidv7(), uuidv7()];
+      const inTenant = (init: Parameters<typeof start>[0]) => start({ orgId: tenant.orgId, runId, ...init });
+      // Attempt 1 runs on the node, as it was when its worker was killed.
+      const { session: first } = await inTenant({});
+      expect(first!.state).to.equal(Session_State.RUNNING);
+      const taskId = await taskOfTurn(bench, first!.id, 1);
+      const { task } = await node.next('assignTask', (a) => a.task?.taskId === taskId);
+      node.running.set(task!.taskId, task!.leaseToken);
+      const { session: otherNode } = await inTenant({ nodeId: 'other' });
+      const { session: otherRun } = await inTenant({ runId: otherRunId });
+      // The same run and node ids in another org: unlikely, yet out of reach all the same.
+      const { session: otherOrg } = await start({ runId });
+
+      const { session: second } = await inTenant({ attempt: 2 });
+      const reason = 'superseded by attempt 2 of node agent: attempt 1 was still under way (its worker stopped, or its cancellation did not arrive)';
+      expect((await node.next('cancelTask', (c) => c.taskId === taskId)).reason).to.equal(reason);
+      expect((await bench.sessions.getSession({ sessionId: first!.id }, tenant.as)).session).to.include({ state: Session_State.CANCELLED, reason });
+      expect(second!.id).to.not.equal(first!.id);
+      expect(second!.state).to.equal(Session_State.RUNNING);
+      for (const [session, as] of [[otherNode, tenant.as], [otherRun, tenant.as], [otherOrg, bench.orgA.as]] as const) {
+        expect((await bench.sessions.getSession({ sessionId: session!.id }, as)).session!.state).to.equal(session!.state);
+      }
+      expect(await brainTask(bench, await taskOfTurn(bench, otherOrg!.id, 1))).to.include({ state: 'pending' });
+
+      const again = await inTenant({ attempt: 2 });
+      expect(again.session).to.include({ id: second!.id, state: Session_State.RUNNING });
+      // The other node's and the other run's tasks run on the same node: it was told to stop attempt 1 only.
+      await new Promise((resolve) => setTimeout(resolve, 300));
+      expect(node.all('cancelTask')).to.have.length(1);
+    });
+
     it('validates as CreateSession does', async () => {
       await expectRpcError(start({ engine: 'gateway.hosted.v1' }), Code.InvalidArgument, 'UNSUPPORTED_ENGINE');
       const cases: [Parameters<typeof start>[0], string][] = [
