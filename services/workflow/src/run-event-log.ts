@@ -28,21 +28,12 @@ export const TERMINAL_EVENT_TYPES: ReadonlySet<string> = new Set(['run.succeeded
 const PREVIEW_CHARS = 512;
 
 /**
- * Appends events to a run whose row the caller holds locked (FOR UPDATE), so seqs continue from
- * `lastSeq` without gaps and no other writer interleaves. Events whose key is already stored are skipped,
- * which makes a report that is sent twice harmless. One statement: it numbers the new events, inserts them
- * and moves the run's `last_seq`, which it returns.
+ * Events as `workflow.append_run_events` (migration 0003) takes them: each key once (the function checks
+ * only the keys already stored, and skips those), defaults filled in, payloads bounded.
  */
-export async function appendRunEvents(
-  tx: SqlTransaction,
-  orgId: string,
-  runId: string,
-  lastSeq: number,
-  events: NewRunEvent[],
-  payloadMaxBytes: number,
-): Promise<number> {
+export function storableEvents(events: NewRunEvent[], payloadMaxBytes: number) {
   const keys = new Set<string>();
-  const batch = events
+  return events
     .filter((e) => !keys.has(e.key) && (keys.add(e.key), true))
     .map((e) => ({
       key: e.key,
@@ -52,26 +43,6 @@ export async function appendRunEvents(
       payload: boundedPayload(e.payload ?? {}, payloadMaxBytes),
       time: (e.time ?? new Date()).toISOString(),
     }));
-  if (batch.length === 0) return lastSeq;
-  const rows = await tx.query(
-    `with incoming as (
-       select e.value as event, e.ord from jsonb_array_elements($1::jsonb) with ordinality as e(value, ord)
-     ), fresh as (
-       select i.event, row_number() over (order by i.ord) as n from incoming i
-       where not exists (
-         select 1 from workflow.workflow_run_events x where x.org_id = $2 and x.run_id = $3 and x.event_key = i.event ->> 'key'
-       )
-     ), inserted as (
-       insert into workflow.workflow_run_events (org_id, run_id, seq, type, node_id, attempt, payload, event_key, created_at)
-       select $4, $5, $6::bigint + f.n, f.event ->> 'type', f.event ->> 'nodeId', (f.event ->> 'attempt')::int, f.event -> 'payload',
-              f.event ->> 'key', (f.event ->> 'time')::timestamptz
-       from fresh f
-       returning seq
-     )
-     update workflow.workflow_runs set last_seq = coalesce((select max(seq) from inserted), last_seq) where id = $7 returning last_seq`,
-    [JSON.stringify(batch), orgId, runId, orgId, runId, lastSeq, runId],
-  );
-  return Number(rows[0]!['last_seq']);
 }
 
 /** Events of a run after `afterSeq`, in order. */

@@ -5,8 +5,8 @@ import { withTenantSql } from '@foundation/db';
 import { rpcError } from '@foundation/kit';
 import type { JsonValue, WorkflowSpecJson } from '@foundation/workflow-dsl';
 import type { SqlTransaction } from '@foundation/db';
-import { appendRunEvents, type NewRunEvent } from './run-event-log.js';
-import { finishRun, readRun, runRecord, type RunOutcome, type RunRecord } from './run-record.js';
+import { storableEvents, type NewRunEvent } from './run-event-log.js';
+import { finishRun, runNotFound, runRecord, storableOutcome, type RunOutcome, type RunRecord, type RunStatus } from './run-record.js';
 import { endVerdict } from './run-verdicts.js';
 
 export interface LeasePolicy {
@@ -57,6 +57,9 @@ type ClaimRow =
       node_attempts: Record<string, number>;
     };
 
+/** What `workflow.report_progress` returns (JSON); null when the run is not in this org. */
+type ReportRow = { outcome: 'lease_lost'; status: RunStatus } | { outcome: 'reported'; last_seq: number; cancel_requested: boolean };
+
 export interface ProgressReport {
   events: NewRunEvent[];
   checkpoints: NodeCheckpointRecord[];
@@ -100,7 +103,7 @@ export class RunLeases {
         this.policy.orgMaxRunning,
       ]);
       const claim = rows[0]!['claim'] as ClaimRow | null;
-      if (!claim) throw rpcError(Code.NotFound, 'NOT_FOUND', `run ${runId} does not exist in this organization`);
+      if (!claim) throw runNotFound(runId);
       switch (claim.outcome) {
         case 'finished':
           return { outcome: 'finished' };
@@ -132,42 +135,39 @@ export class RunLeases {
     });
   }
 
+  /**
+   * One call to `workflow.report_progress` (migration 0003) in the tenant transaction: the lease, the
+   * events, the checkpoints and the finish in one round trip instead of up to four. Payloads are bounded
+   * here, before the call.
+   */
   report(orgId: string, runId: string, leaseToken: string, report: ProgressReport): Promise<ReportResult> {
     return withTenantSql(this.pool, orgId, async (tx) => {
-      // Extending the lease locks the row and proves the token in one statement; no row means the lease is gone.
       const leaseExpiresAt = new Date(Date.now() + this.policy.leaseMs);
-      const rows = await tx.query(
-        `update workflow.workflow_runs set lease_expires_at = $1 where id = $2 and status = 'running' and lease_token = $3 returning *`,
-        [leaseExpiresAt, runId, leaseToken],
-      );
-      if (!rows[0]) {
-        const run = await readRun(tx, runId);
-        throw rpcError(Code.FailedPrecondition, 'LEASE_LOST', `this worker no longer holds run ${runId}: it ${run.status === 'running' ? 'was taken over by another worker' : run.status}`);
+      const rows = await tx.query('select workflow.report_progress($1, $2, $3, $4::jsonb, $5::jsonb, $6::jsonb) as report', [
+        runId,
+        leaseToken,
+        leaseExpiresAt,
+        JSON.stringify(storableEvents(report.events, this.policy.payloadMaxBytes)),
+        JSON.stringify(report.checkpoints),
+        report.finish ? JSON.stringify(storableOutcome(report.finish, this.policy.payloadMaxBytes)) : null,
+      ]);
+      const reported = rows[0]!['report'] as ReportRow | null;
+      if (!reported) throw runNotFound(runId);
+      if (reported.outcome === 'lease_lost') {
+        const lost = reported.status === 'running' ? 'was taken over by another worker' : reported.status;
+        throw rpcError(Code.FailedPrecondition, 'LEASE_LOST', `this worker no longer holds run ${runId}: it ${lost}`);
       }
-      const run = runRecord(rows[0]);
-      let lastSeq = await appendRunEvents(tx, orgId, runId, run.lastSeq, report.events, this.policy.payloadMaxBytes);
-      await this.storeCheckpoints(tx, orgId, runId, report.checkpoints);
-      if (report.finish) {
-        lastSeq = await finishRun(tx, { ...run, lastSeq }, report.finish, this.policy.payloadMaxBytes);
-        return { cancelRequested: run.cancelRequested, leaseExpiresAt: new Date(), lastSeq };
-      }
-      return { cancelRequested: run.cancelRequested, leaseExpiresAt, lastSeq };
+      return {
+        cancelRequested: reported.cancel_requested,
+        // A finished run has no lease left.
+        leaseExpiresAt: report.finish ? new Date() : leaseExpiresAt,
+        lastSeq: Number(reported.last_seq),
+      };
     });
   }
 
   private async setDeadline(tx: SqlTransaction, run: RunRecord, deadline: Date): Promise<Date> {
     await tx.query('update workflow.workflow_runs set deadline = $1 where id = $2', [deadline, run.id]);
     return deadline;
-  }
-
-  private async storeCheckpoints(tx: SqlTransaction, orgId: string, runId: string, checkpoints: NodeCheckpointRecord[]): Promise<void> {
-    if (checkpoints.length === 0) return;
-    const rows = checkpoints.map((c) => ({ nodeId: c.nodeId, status: c.status, output: c.output, attempt: c.attempt }));
-    await tx.query(
-      `insert into workflow.workflow_run_nodes (org_id, run_id, node_id, status, output, attempt)
-       select $1, $2, c ->> 'nodeId', c ->> 'status', c -> 'output', (c ->> 'attempt')::int from jsonb_array_elements($3::jsonb) as c
-       on conflict (org_id, run_id, node_id) do nothing`,
-      [orgId, runId, JSON.stringify(rows)],
-    );
   }
 }

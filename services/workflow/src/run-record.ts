@@ -1,4 +1,4 @@
-import { Code } from '@connectrpc/connect';
+import { Code, type ConnectError } from '@connectrpc/connect';
 import { rpcError } from '@foundation/kit';
 import type { JsonValue } from '@foundation/workflow-dsl';
 import { dateOf, optionalDateOf, type SqlTransaction } from '@foundation/db';
@@ -52,42 +52,39 @@ export function isFinished(status: RunStatus): status is FinishedStatus {
   return status === 'succeeded' || status === 'failed' || status === 'cancelled';
 }
 
+/** NOT_FOUND: the run is not in the tenant's scope (another org's runs are invisible under row-level security). */
+export function runNotFound(runId: string): ConnectError {
+  return rpcError(Code.NotFound, 'NOT_FOUND', `run ${runId} does not exist in this organization`);
+}
+
 /** Reads and locks a run for a change; NOT_FOUND when it is not in the tenant's scope. */
 export async function lockRun(tx: SqlTransaction, runId: string): Promise<RunRecord> {
   const rows = await tx.query('select * from workflow.workflow_runs where id = $1 for update', [runId]);
-  if (!rows[0]) throw rpcError(Code.NotFound, 'NOT_FOUND', `run ${runId} does not exist in this organization`);
+  if (!rows[0]) throw runNotFound(runId);
   return runRecord(rows[0]);
 }
 
 export async function readRun(tx: SqlTransaction, runId: string): Promise<RunRecord> {
   const rows = await tx.query('select * from workflow.workflow_runs where id = $1', [runId]);
-  if (!rows[0]) throw rpcError(Code.NotFound, 'NOT_FOUND', `run ${runId} does not exist in this organization`);
+  if (!rows[0]) throw runNotFound(runId);
   return runRecord(rows[0]);
 }
 
 /**
- * Ends a locked run: its status, error and end time, the lease dropped, and its terminal event appended
- * (run.succeeded, run.failed or run.cancelled, keyed so it is written once). Returns the new last seq.
+ * Ends a locked run through `workflow.finish_run` (migration 0003): its status, error and end time, the
+ * lease dropped, and its terminal event appended (run.succeeded, run.failed or run.cancelled, keyed so it
+ * is written once). Returns the new last seq.
  */
 export async function finishRun(tx: SqlTransaction, run: RunRecord, outcome: RunOutcome, payloadMaxBytes: number): Promise<number> {
+  const rows = await tx.query('select workflow.finish_run($1, $2::jsonb) as last_seq', [run.id, JSON.stringify(storableOutcome(outcome, payloadMaxBytes))]);
+  return Number(rows[0]!['last_seq']);
+}
+
+/** An outcome as `workflow.finish_run` takes it, with its terminal event's payload, bounded. */
+export function storableOutcome(outcome: RunOutcome, payloadMaxBytes: number) {
   const error = outcome.error;
   const payload = error ? { reason: error.reason, message: error.message, ...(error.nodeId && { nodeId: error.nodeId }) } : {};
-  const type = `run.${outcome.status}`;
-  // One statement: the run ends and its terminal event takes the next seq. A run ends once (callers hold
-  // it locked and check it has not), so the event's key cannot exist yet.
-  const rows = await tx.query(
-    `with ended as (
-       update workflow.workflow_runs set status = $1, error_reason = $2, error_message = $3, error_node_id = $4, ended_at = now(),
-         lease_token = null, lease_expires_at = null, last_seq = last_seq + 1
-       where id = $5 returning org_id, id, last_seq
-     ), terminal as (
-       insert into workflow.workflow_run_events (org_id, run_id, seq, type, node_id, attempt, payload, event_key, created_at)
-       select org_id, id, last_seq, $6, '', 0, $7::jsonb, $6, now() from ended
-     )
-     select last_seq from ended`,
-    [outcome.status, error?.reason ?? null, error?.message ?? null, error?.nodeId || null, run.id, type, JSON.stringify(boundedPayload(payload, payloadMaxBytes))],
-  );
-  return Number(rows[0]!['last_seq']);
+  return { status: outcome.status, ...error, payload: boundedPayload(payload, payloadMaxBytes) };
 }
 
 export function runRecord(row: Record<string, unknown>): RunRecord {

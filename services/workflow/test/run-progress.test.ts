@@ -1,4 +1,5 @@
 import type { MessageInitShape } from '@bufbuild/protobuf';
+import { timestampMs } from '@bufbuild/protobuf/wkt';
 import { Code, createClient } from '@connectrpc/connect';
 import { createGrpcTransport } from '@connectrpc/connect-node';
 import { ClaimOutcome, RunProgressService, RunStatus, type ReportProgressRequest, type ReportProgressRequestSchema } from '@foundation/contracts';
@@ -6,7 +7,7 @@ import { RunQueue } from '@foundation/run-queue';
 import { expectRpcError, invalidFieldOf, withDatabase } from '@foundation/testing';
 import { expect } from 'chai';
 import { v7 as uuidv7 } from 'uuid';
-import { chainSpec, eventTrail, listAllEvents, orphanedRun, runProgressAs, runToEnd, startLongRun, startRunBench, transformNode, type RunBench } from './workflow-fixtures.js';
+import { chainSpec, eventOf, eventTrail, listAllEvents, orphanedRun, runProgressAs, runToEnd, startLongRun, startRunBench, transformNode, type RunBench } from './workflow-fixtures.js';
 
 /** A ReportProgress request as a plain object. */
 type ReportInit = Exclude<MessageInitShape<typeof ReportProgressRequestSchema>, ReportProgressRequest>;
@@ -137,7 +138,132 @@ describe('RunProgressService', () => {
       await progress.client.reportProgress({ runId, orgId: orgId(), leaseToken, finish: { status: 'cancelled', reason: 'CANCELLED' } }, progress.as);
       expect((await runToEnd(bench.platform.grpc, runId, bench.asMember())).status).to.equal(RunStatus.CANCELLED);
     });
+    it('stores the events, the checkpoints and the finish of one report together', async () => {
+      const { runId, leaseToken } = await claimedRun();
+      const before = Date.now();
+      const response = await progress.client.reportProgress(
+        {
+          runId,
+          orgId: orgId(),
+          leaseToken,
+          events: [valid, { key: 'node.failed:one:1', type: 'node.failed', nodeId: 'one', attempt: 1, payloadJson: '{"reason":"BOOM"}' }],
+          checkpoints: [{ nodeId: 'zero', status: 'skipped', outputJson: 'null', attempt: 0 }],
+          finish: { status: 'failed', reason: 'BOOM', message: 'it blew up', nodeId: 'one' },
+        },
+        progress.as,
+      );
+      // A finished run has no lease left: it expires now.
+      expect(timestampMs(response.leaseExpireTime!)).to.be.within(before, Date.now());
+
+      const { run } = await bench.platform.grpc.runs.getRun({ runId }, bench.asMember());
+      expect(run!.status).to.equal(RunStatus.FAILED);
+      expect(run!.error).to.include({ reason: 'BOOM', message: 'it blew up', nodeId: 'one' });
+      expect(run!.endTime).not.to.equal(undefined);
+      const events = await listAllEvents(bench.platform.grpc, runId, bench.asMember());
+      expect(eventTrail(events)).to.deep.equal(['run.queued', 'run.started', 'node.started:one', 'node.failed:one', 'run.failed']);
+      expect(events.map((e) => Number(e.seq))).to.deep.equal([1, 2, 3, 4, 5]);
+      expect(eventOf(events, 'run.failed').payload).to.deep.equal({ reason: 'BOOM', message: 'it blew up', nodeId: 'one' });
+      expect(await checkpointCount(runId)).to.equal(1);
+      expect(await leaseOf(runId)).to.deep.equal({ token: null, expiresAt: null });
+    });
+
+    it('numbers the new events of a report that repeats some keys from the last seq, without gaps', async () => {
+      const { runId, leaseToken } = await claimedRun();
+      const event = (key: string) => ({ key, type: 'node.log', nodeId: 'one', attempt: 1, payloadJson: JSON.stringify({ line: key }) });
+      const report = (keys: string[]) => progress.client.reportProgress({ runId, orgId: orgId(), leaseToken, events: keys.map(event) }, progress.as);
+      await report(['a', 'b']);
+      await report(['b', 'c', 'c', 'a', 'd']);
+      const events = await listAllEvents(bench.platform.grpc, runId, bench.asMember());
+      expect(events.slice(2).map((e) => [Number(e.seq), e.payload!['line']])).to.deep.equal([
+        [3, 'a'],
+        [4, 'b'],
+        [5, 'c'],
+        [6, 'd'],
+      ]);
+      // The run's last seq moved with them: its end takes the next one.
+      await progress.client.reportProgress({ runId, orgId: orgId(), leaseToken, finish: { status: 'succeeded' } }, progress.as);
+      expect(eventOf(await listAllEvents(bench.platform.grpc, runId, bench.asMember()), 'run.succeeded').seq).to.equal(7n);
+    });
+
+    it('extends the lease with every report, to the expiry it answers', async () => {
+      const { runId, leaseToken } = await claimedRun();
+      const claimed = await leaseOf(runId);
+      await new Promise((resolve) => setTimeout(resolve, 20));
+      const response = await progress.client.reportProgress({ runId, orgId: orgId(), leaseToken }, progress.as);
+      const extended = await leaseOf(runId);
+      expect(extended.token).to.equal(leaseToken);
+      expect(extended.expiresAt!.getTime()).to.equal(timestampMs(response.leaseExpireTime!));
+      expect(extended.expiresAt!.getTime()).to.be.above(claimed.expiresAt!.getTime());
+    });
+
+    it("refuses another lease token (LEASE_LOST), writing nothing, and says how the run ended once it did", async () => {
+      const { runId, leaseToken } = await claimedRun();
+      const before = await listAllEvents(bench.platform.grpc, runId, bench.asMember());
+      const lease = await leaseOf(runId);
+      const report = (token: string, init: Partial<ReportInit> = {}) =>
+        progress.client.reportProgress(
+          {
+            runId,
+            orgId: orgId(),
+            leaseToken: token,
+            events: [valid],
+            checkpoints: [{ nodeId: 'one', status: 'succeeded', outputJson: '1', attempt: 1 }],
+            finish: { status: 'succeeded' },
+            ...init,
+          },
+          progress.as,
+        );
+      const stale = await expectRpcError(report(uuidv7()), Code.FailedPrecondition, 'LEASE_LOST');
+      expect(stale.rawMessage).to.equal(`this worker no longer holds run ${runId}: it was taken over by another worker`);
+      expect(eventTrail(await listAllEvents(bench.platform.grpc, runId, bench.asMember()))).to.deep.equal(eventTrail(before));
+      expect(await checkpointCount(runId)).to.equal(0);
+      expect(await leaseOf(runId)).to.deep.equal(lease);
+      const { run } = await bench.platform.grpc.runs.getRun({ runId }, bench.asMember());
+      expect(run!.status).to.equal(RunStatus.RUNNING);
+
+      await report(leaseToken, { finish: { status: 'cancelled', reason: 'CANCELLED' } });
+      const ended = await expectRpcError(report(leaseToken), Code.FailedPrecondition, 'LEASE_LOST');
+      expect(ended.rawMessage).to.equal(`this worker no longer holds run ${runId}: it cancelled`);
+    });
+
+    it('refuses a report on a run that is not in the organization (NOT_FOUND)', async () => {
+      const { runId, leaseToken } = await claimedRun();
+      const report = (run: string, org: string) => progress.client.reportProgress({ runId: run, orgId: org, leaseToken, events: [valid] }, progress.as);
+      await expectRpcError(report(uuidv7(), orgId()), Code.NotFound, 'NOT_FOUND');
+      await expectRpcError(report(runId, uuidv7()), Code.NotFound, 'NOT_FOUND');
+      expect(await leaseOf(runId)).to.include({ token: leaseToken });
+    });
+
+    it("bounds oversized payloads of reported events and of the run's end, while the run keeps its whole error", async () => {
+      const { runId, leaseToken } = await claimedRun();
+      const huge = 'x'.repeat(70_000);
+      await progress.client.reportProgress(
+        {
+          runId,
+          orgId: orgId(),
+          leaseToken,
+          events: [{ ...valid, key: 'node.log:one:1', type: 'node.log', payloadJson: JSON.stringify({ line: huge }) }],
+          finish: { status: 'failed', reason: 'BOOM', message: huge, nodeId: 'one' },
+        },
+        progress.as,
+      );
+      const events = await listAllEvents(bench.platform.grpc, runId, bench.asMember());
+      const logged = eventOf(events, 'node.log', 'one').payload!;
+      expect(logged).to.include({ truncated: true, bytes: Buffer.byteLength(JSON.stringify({ line: huge })) });
+      const failed = eventOf(events, 'run.failed').payload!;
+      expect(failed).to.include({ truncated: true, bytes: Buffer.byteLength(JSON.stringify({ reason: 'BOOM', message: huge, nodeId: 'one' })) });
+      const { run } = await bench.platform.grpc.runs.getRun({ runId }, bench.asMember());
+      expect(run!.error!.message).to.equal(huge);
+    });
   });
+
+  /** The run's lease as stored. */
+  async function leaseOf(runId: string): Promise<{ token: string | null; expiresAt: Date | null }> {
+    return withDatabase(bench.platform, 'superuser', async (db) => {
+      const { rows } = await db.query('select lease_token, lease_expires_at from workflow.workflow_runs where id = $1', [runId]);
+      return { token: rows[0].lease_token as string | null, expiresAt: rows[0].lease_expires_at as Date | null };
+    });
+  }
 
   async function checkpointCount(runId: string): Promise<number> {
     return withDatabase(bench.platform, 'superuser', async (db) => {

@@ -1,6 +1,7 @@
 import type { ServiceMigrations } from '@foundation/db';
 import { InitialWorkflowSchema } from './0001-initial.js';
 import { ClaimRunFunction } from './0002-claim-run-function.js';
+import { ReportProgressFunction } from './0003-report-progress-function.js';
 
 export const WORKFLOW_SCHEMA = 'workflow';
 
@@ -9,5 +10,6 @@ export const workflowMigrations: ServiceMigrations = {
   migrations: [
     { name: '0001-initial', class: InitialWorkflowSchema },
     { name: '0002-claim-run-function', class: ClaimRunFunction },
+    { name: '0003-report-progress-function', class: ReportProgressFunction },
   ],
 };
