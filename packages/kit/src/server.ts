@@ -2,12 +2,13 @@ import { setMaxListeners } from 'node:events';
 import http from 'node:http';
 import http2 from 'node:http2';
 import type net from 'node:net';
-import { Code, ConnectError, createContextValues, createRouterTransport, type ConnectRouter, type Interceptor, type Transport } from '@connectrpc/connect';
+import { Code, ConnectError, createContextValues, type ConnectRouter, type Interceptor, type Transport } from '@connectrpc/connect';
 import { connectNodeAdapter } from '@connectrpc/connect-node';
 import express from 'express';
 import type { Logger } from './logger.js';
 import { HealthState, registerHealthService } from './health.js';
 import { createDualProtocolHttpHandler } from './http-app.js';
+import { createInProcessTransport } from './in-process-transport.js';
 import { rejectMalformedUnaryBodies } from './malformed-request.js';
 import { assertAccessDeclared } from './method-access.js';
 import { ProtocolSniffingListener } from './protocol-sniffing-listener.js';
@@ -88,12 +89,17 @@ export class FoundationServer {
   }
 
   /**
-   * A transport that runs calls through this server's routes and interceptors in memory (messages are
-   * still serialized), for services of the same process in `--target=all`; `interceptors` act on the
-   * client side, as they would on a network transport.
+   * A transport that runs calls through this server's routes and interceptors in memory, for services of
+   * the same process in `--target=all`; `interceptors` act on the client side, as they would on a network
+   * transport.
    */
   inProcessTransport(interceptors: Interceptor[] = []): Transport {
-    return createRouterTransport(this.routes, { transport: { interceptors }, router: { interceptors: this.allInterceptors } });
+    return createInProcessTransport({
+      routes: this.routes,
+      serverInterceptors: this.allInterceptors,
+      clientInterceptors: interceptors,
+      shutdownSignal: this.shutdown.signal,
+    });
   }
 
   async listen(port: number, host: string): Promise<net.AddressInfo> {
