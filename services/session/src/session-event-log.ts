@@ -22,6 +22,14 @@ export interface EventAppendTarget {
   lastSeq: number;
 }
 
+/** What an append stored. */
+export interface AppendedEvents {
+  /** The session row as the append changed it. */
+  row: Record<string, unknown>;
+  /** The events as a reader gets them back; undefined when storing changed some (see `storableJson`). */
+  stored?: SessionEventRecord[];
+}
+
 /**
  * Inserts a task's new events (their task seqs consecutive, after what is stored, as the caller checked
  * under the session's lock) with session seqs following `lastSeq`, moves the turn and the session past
@@ -34,12 +42,17 @@ export async function appendTaskEvents(
   events: TaskEvent[],
   change: SessionChange,
   now: Date,
-): Promise<Record<string, unknown>> {
-  const batch = events.map((e) => ({
-    taskSeq: String(e.seq),
-    time: (e.time ? timestampDate(e.time) : now).toISOString(),
-    event: toJson(AgentEventSchema, e.event ?? create(AgentEventSchema)),
+): Promise<AppendedEvents> {
+  const records = events.map((e, i) => ({
+    seq: target.lastSeq + i + 1,
+    turn: target.turn,
+    time: e.time ? timestampDate(e.time) : now,
+    event: e.event ?? create(AgentEventSchema),
   }));
+  const json = JSON.stringify(
+    records.map((r, i) => ({ taskSeq: String(events[i]!.seq), time: r.time.toISOString(), event: toJson(AgentEventSchema, r.event) })),
+  );
+  const storable = storableJson(json);
   const rows = await tx.query(
     `with inserted_events as (
        insert into session.agent_session_events (org_id, session_id, seq, turn, task_id, task_seq, time, event)
@@ -52,7 +65,7 @@ export async function appendTaskEvents(
        engine_version = $13, updated_at = $14
      where id = $3 returning *`,
     [
-      storableJson(batch),
+      storable,
       target.orgId,
       target.sessionId,
       target.lastSeq,
@@ -68,7 +81,7 @@ export async function appendTaskEvents(
       now,
     ],
   );
-  return rows[0]!;
+  return { row: rows[0]!, stored: storable === json ? records : undefined };
 }
 
 /** Events of a session after `afterSeq` up to `untilSeq`, in order. */
@@ -86,13 +99,19 @@ export async function readSessionEvents(tx: SqlTransaction, sessionId: string, a
   }));
 }
 
-const LONE_SURROGATE = /[\uD800-\uDBFF](?![\uDC00-\uDFFF])|(?<![\uD800-\uDBFF])[\uDC00-\uDFFF]/g;
+/**
+ * The escapes of JSON.stringify's output that PostgreSQL's jsonb refuses: NUL, and lone surrogates (which
+ * a well-formed JSON.stringify always escapes). An escaped backslash is matched as a whole, so the text
+ * `\\u0000` in a string stays as it is.
+ */
+const REFUSED_ESCAPES = /\\\\|\\u0000|\\ud[89a-f][0-9a-f]{2}/g;
 
 /**
- * JSON that PostgreSQL's jsonb accepts: it refuses the NUL character and lone surrogates, which engine
- * output may well contain (a binary file printed by a command, a line cut mid-emoji). Each becomes U+FFFD
- * rather than failing the whole batch, and with it the node's delivery.
+ * JSON that PostgreSQL's jsonb accepts. Engine output may well contain NUL or a lone surrogate (a binary
+ * file printed by a command, a line cut mid-emoji): each becomes U+FFFD rather than failing the whole
+ * batch, and with it the node's delivery. Most batches have no escape at all and are returned as they are.
  */
-function storableJson(value: unknown): string {
-  return JSON.stringify(value, (_key, v: unknown) => (typeof v === 'string' ? v.replace(/\u0000/g, '\uFFFD').replace(LONE_SURROGATE, '\uFFFD') : v));
+function storableJson(json: string): string {
+  if (!json.includes('\\u')) return json;
+  return json.replace(REFUSED_ESCAPES, (escape) => (escape === '\\\\' ? escape : '\\ufffd'));
 }

@@ -5,6 +5,7 @@ import { withTenantSql } from '@foundation/db';
 import { rpcError, type PageWindow } from '@foundation/kit';
 import { v7 as uuidv7 } from 'uuid';
 import { appendTaskEvents, readSessionEvents, type SessionEventRecord } from './session-event-log.js';
+import { RecentSessionEvents } from './recent-session-events.js';
 import { isFinal, lockSession, readSession, sessionRecord, type SessionRecord } from './session-record.js';
 import {
   activeTaskOf,
@@ -45,10 +46,17 @@ export interface RecordedEvents {
  * the session's row first, so turns start, end and number their events one at a time per session.
  */
 export class SessionStore {
+  private readonly recent = new RecentSessionEvents();
+
   constructor(
     private readonly pool: pg.Pool,
     private readonly now: () => Date = () => new Date(),
   ) {}
+
+  /** A watcher follows the session until it calls the returned release: `snapshot` may answer from memory. */
+  follow(sessionId: string): () => void {
+    return this.recent.follow(sessionId);
+  }
 
   /**
    * Inserts a PENDING session with its first turn. For an agent.run node attempt or a tool call whose
@@ -123,9 +131,12 @@ export class SessionStore {
 
   /**
    * The session and its events after `afterSeq`, read together: every event up to the session's
-   * `lastSeq` is visible, since they commit in the same transaction. NOT_FOUND outside the tenant.
+   * `lastSeq` is visible, since they commit in the same transaction. NOT_FOUND outside the tenant. For a
+   * followed session (`follow`) whose next events this process appended, they come from memory.
    */
-  snapshot(orgId: string, sessionId: string, afterSeq: number, limit: number): Promise<{ session: SessionRecord; events: SessionEventRecord[] }> {
+  async snapshot(orgId: string, sessionId: string, afterSeq: number, limit: number): Promise<{ session: SessionRecord; events: SessionEventRecord[] }> {
+    const recent = this.recent.after(orgId, sessionId, afterSeq, limit);
+    if (recent) return recent;
     return withTenantSql(this.pool, orgId, async (tx) => {
       const session = await readSession(tx, sessionId);
       return { session, events: await readSessionEvents(tx, sessionId, afterSeq, session.lastSeq, limit) };
@@ -218,8 +229,8 @@ export class SessionStore {
    * `events` are consecutive; FAILED_PRECONDITION (MALFORMED_REQUEST) when they start after the next one
    * expected, which would leave a gap.
    */
-  recordEvents(orgId: string, taskId: string, events: TaskEvent[]): Promise<RecordedEvents> {
-    return withTenantSql(this.pool, orgId, async (tx) => {
+  async recordEvents(orgId: string, taskId: string, events: TaskEvent[]): Promise<RecordedEvents> {
+    const recorded = await withTenantSql(this.pool, orgId, async (tx): Promise<RecordedEvents & { stored?: SessionEventRecord[] }> => {
       const { session, turn } = await lockTask(tx, taskId);
       const fresh = events.filter((e) => Number(e.seq) > turn.lastTaskSeq);
       if (fresh.length === 0) return { session, persistedSeq: turn.lastTaskSeq, appended: 0 };
@@ -232,9 +243,13 @@ export class SessionStore {
         );
       }
       const target = { orgId, sessionId: session.id, turn: turn.turn, taskId, lastSeq: session.lastSeq };
-      const row = await appendTaskEvents(tx, target, fresh, applyTurnEvents(session, turn, fresh), this.now());
-      return { session: sessionRecord(row), persistedSeq: Number(fresh[fresh.length - 1]!.seq), appended: fresh.length };
+      const { row, stored } = await appendTaskEvents(tx, target, fresh, applyTurnEvents(session, turn, fresh), this.now());
+      return { session: sessionRecord(row), persistedSeq: Number(fresh[fresh.length - 1]!.seq), appended: fresh.length, stored };
     });
+    const { stored, ...result } = recorded;
+    // Committed: this process's watchers may take the events from memory now.
+    if (stored) this.recent.appended(result.session, stored);
+    return result;
   }
 }
 

@@ -26,6 +26,7 @@ export async function* watchSessionEvents(
   let after = afterSeq;
   const wakeup = new Wakeup();
   const { ready, unsubscribe } = feed.subscribe(sessionId, () => wakeup.wake());
+  const unfollow = store.follow(sessionId);
   try {
     await ready;
     while (!signal.aborted) {
@@ -39,6 +40,7 @@ export async function* watchSessionEvents(
       await wakeup.next(WATCH_POLL_MS, signal);
     }
   } finally {
+    unfollow();
     unsubscribe();
   }
 }

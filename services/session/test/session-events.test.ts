@@ -114,6 +114,21 @@ describe('Session events', () => {
       expect(watcher.received.map((r) => r.event!.event!.kind.case)).to.deep.equal(['sessionStarted', 'turnCompleted', 'message', 'turnCompleted']);
     });
 
+    it('gives a live watcher the events exactly as a replay reads them, also where storage replaced characters', async () => {
+      const { session, taskId } = await pendingSession(bench);
+      const watcher = watch(session.id);
+      await record(taskId, taskEvents(1, [started('thread-1')]));
+      await watcher.until(1);
+      await record(taskId, taskEvents(2, [message('bin\u0000ary'), message('two')]));
+      await watcher.until(3);
+      await record(taskId, taskEvents(4, [message('three'), completed(TurnCompleted_Status.SUCCESS)]));
+      await watcher.until(5);
+      watcher.abort();
+      const replay = await bench.sessions.listSessionEvents({ sessionId: session.id }, bench.orgA.as);
+      expect(replay.events.map((e) => (e.event!.kind.case === 'message' ? e.event!.kind.value.text : ''))).to.deep.equal(['', 'bin\uFFFDary', 'two', 'three', '']);
+      expect(watcher.received.map((r) => r.event)).to.deep.equal(replay.events);
+    });
+
     it('ends when an IDLE session is closed', async () => {
       const { session, taskId } = await pendingSession(bench);
       await record(taskId, taskEvents(1, [completed(TurnCompleted_Status.SUCCESS)]));
