@@ -9,8 +9,10 @@
  *    memory after GC with a few warm-up nodes against all of them, per node; its CPU over measured slices
  *    against the same slices with only the warm-up nodes, per heartbeat.
  * 2. Dispatch round trip: BENCH_DISPATCHES (200) sessions one after another on BENCH_DISPATCH_NODES (4)
- *    nodes that answer each AssignTask at once with one event; from SessionService.CreateSession to the
- *    node receiving the Ack of that event.
+ *    nodes that answer each AssignTask at once with the turn's first event (a SessionStarted), then, once
+ *    it is acknowledged, with its TurnCompleted. Issue 5's round trip: from the node receiving AssignTask
+ *    to the node receiving the Ack of the first event (persisted); also from the CreateSession call to
+ *    AssignTask, to its return and to that Ack, and the TurnCompleted's own round trip.
  * 3. Session event throughput: one node streams a long turn (batches of 1–BENCH_EVENTS_MAX_BATCH events,
  *    sent as the node-agent sends them: whenever the stream takes one, no Ack awaited) through the brain
  *    to the session service, which
@@ -116,9 +118,12 @@ interface IdleResult {
 
 interface DispatchResult {
   nodes: number;
-  acked: LatencySummary;
+  /** Issue 5's definition: AssignTask received → Ack of the first event received. */
+  roundTrip: LatencySummary;
   assigned: LatencySummary;
   created: LatencySummary;
+  firstAcked: LatencySummary;
+  completed: LatencySummary;
   count: number;
   split: CpuSplit;
 }
@@ -209,9 +214,11 @@ async function measureDispatch(nodes: AgentNodesProcess, credentials: string[], 
   const of = (pick: (d: DispatchTiming) => number) => summarizeLatencies(dispatches.map(pick));
   return {
     nodes: credentials.length,
-    acked: of((d) => d.ackedMs),
+    roundTrip: of((d) => d.roundTripMs),
     assigned: of((d) => d.assignedMs),
     created: of((d) => d.createdMs),
+    firstAcked: of((d) => d.firstAckedMs),
+    completed: of((d) => d.completedMs),
     count: dispatches.length,
     split: cpuSince(start, nodes.pid),
   };
@@ -327,24 +334,29 @@ function idleReport(idle: IdleResult): string[] {
 }
 
 function dispatchReport(dispatch: DispatchResult): string[] {
+  const row = (label: string, l: LatencySummary) => [label, f(l.p50, 2), f(l.p99, 2), f(l.max, 2)];
   return [
     `2. Dispatch round trip: ${dispatch.count} sessions one after another (after ${DISPATCH_WARMUP} warm-up) on ${dispatch.nodes} nodes that answer each ` +
-      'AssignTask at once with one event (TurnCompleted); timed from the SessionService.CreateSession call',
+      'AssignTask at once with the turn\'s first event (SessionStarted, seq 1), then after its Ack with the TurnCompleted (seq 2); ' +
+      'all times on the nodes\' clock',
     '',
     ...table(
-      ['until', 'p50 ms', 'p99 ms', 'max ms'],
+      ['timed', 'p50 ms', 'p99 ms', 'max ms'],
       [
-        ['the node receives AssignTask', f(dispatch.assigned.p50, 2), f(dispatch.assigned.p99, 2), f(dispatch.assigned.max, 2)],
-        ['CreateSession returns', f(dispatch.created.p50, 2), f(dispatch.created.p99, 2), f(dispatch.created.max, 2)],
-        ['the node receives the Ack of its event', f(dispatch.acked.p50, 2), f(dispatch.acked.p99, 2), f(dispatch.acked.max, 2)],
+        row('issue 5: node receives AssignTask → node receives the Ack of its first event', dispatch.roundTrip),
+        row('CreateSession call → node receives AssignTask', dispatch.assigned),
+        row('CreateSession call → CreateSession returns', dispatch.created),
+        row('CreateSession call → node receives the Ack of its first event', dispatch.firstAcked),
+        row('node sends the TurnCompleted → node receives its Ack (the task ends)', dispatch.completed),
       ],
     ),
+    '   an Ack means the session service persisted the event (TaskEvents → brain lease check → RecordTaskEvents → Ack)',
     `   CPU over the run: server ${f(cores(dispatch.split, 'serverS'), 2)}, pg+redis ${f(cores(dispatch.split, 'infraS'), 2)}, client ${f(cores(dispatch.split, 'clientS'), 2)}, ` +
       `foreign ${f(cores(dispatch.split, 'foreignS'), 2)} cores (not redone)`,
     // CPU per dispatch holds up under foreign load better than the latencies do (the warm-up ones are in the window too).
     `   CPU per dispatch: server ${f((dispatch.split.serverS * 1e3) / (dispatch.count + DISPATCH_WARMUP), 2)} ms, ` +
       `pg+redis ${f((dispatch.split.infraS * 1e3) / (dispatch.count + DISPATCH_WARMUP), 2)} ms`,
-    `   target: p50 < ${TARGET_DISPATCH_P50_MS} ms (to the Ack): ${mark(dispatch.acked.p50 < TARGET_DISPATCH_P50_MS)}`,
+    `   target: p50 < ${TARGET_DISPATCH_P50_MS} ms (issue 5: AssignTask → Ack of the first event): ${mark(dispatch.roundTrip.p50 < TARGET_DISPATCH_P50_MS)}`,
   ];
 }
 

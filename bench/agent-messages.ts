@@ -21,7 +21,7 @@ export type AgentRequest =
   | { kind: 'resume-heartbeats' }
   /** Drops every idle node's connection. */
   | { kind: 'drop-idle' }
-  /** Sequential sessions on these nodes, each answered at once with one event; replies with their timings. */
+  /** Sequential sessions on these nodes, each answered at once with a SessionStarted, then a TurnCompleted; replies with their timings. */
   | { kind: 'dispatch'; credentials: string[]; caller: Caller; warmup: number; count: number }
   /** One node starts streaming a long turn's events to a session a watcher follows; replies after the warm-up. */
   | { kind: 'start-events'; credential: string; caller: Caller; maxBatch: number; warmupMs: number }
@@ -42,14 +42,18 @@ export type AgentReply =
 /** [start, end] on the nodes' clock, in ms. */
 export type Window = [number, number];
 
-/** One dispatch, in ms from the CreateSession call. */
+/** One dispatch, on the nodes' clock, in ms. */
 export interface DispatchTiming {
-  /** The node received AssignTask. */
+  /** From the CreateSession call to the node receiving AssignTask. */
   assignedMs: number;
-  /** The node received the Ack of its one event (the TurnCompleted): it is persisted. */
-  ackedMs: number;
-  /** CreateSession returned to its caller. */
+  /** From the CreateSession call to its return. */
   createdMs: number;
+  /** From the CreateSession call to the node receiving the Ack of its first event (the SessionStarted): it is persisted. */
+  firstAckedMs: number;
+  /** Issue 5's dispatch round trip: from the node receiving AssignTask to the Ack of its first event. */
+  roundTripMs: number;
+  /** From the node sending the turn's TurnCompleted (after that Ack) to its Ack: the task has ended. */
+  completedMs: number;
 }
 
 export interface EventStreamResult {

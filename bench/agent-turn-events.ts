@@ -8,6 +8,7 @@ import {
   FileChangedSchema,
   FileChangeSchema,
   ReasoningSchema,
+  SessionStartedSchema,
   TaskEventSchema,
   ToolCompletedSchema,
   ToolKind,
@@ -106,12 +107,28 @@ export class TurnEventSource {
   }
 }
 
-/** The TurnCompleted that ends a turn, numbered `seq`. */
-export function turnCompletedEvent(seq: number, resultText: string): TaskEvent {
+/**
+ * The SessionStarted a turn begins with, numbered `seq`, as the node-agent reports Claude Code's `system`
+ * `init` line (node-agent/src/engines/claude-protocol.ts): the engine's session id, model, working
+ * directory and CLI version.
+ */
+export function sessionStartedEvent(seq: number, engineSessionId: string): TaskEvent {
   return create(TaskEventSchema, {
     seq: BigInt(seq),
     time: timestampNow(),
-    event: agentEvent({ case: 'turnCompleted', value: create(TurnCompletedSchema, { status: TurnCompleted_Status.SUCCESS, resultText }) }),
+    event: agentEvent({
+      case: 'sessionStarted',
+      value: create(SessionStartedSchema, { engineSessionId, model: 'claude-sonnet-4-5-20250929', cwd: '/home/dev/src/bench', cliVersion: '2.0.14 (Claude Code)' }),
+    }),
+  });
+}
+
+/** The TurnCompleted that ends a turn, numbered `seq`; `engineSessionId` as an engine's result line names it. */
+export function turnCompletedEvent(seq: number, resultText: string, engineSessionId = ''): TaskEvent {
+  return create(TaskEventSchema, {
+    seq: BigInt(seq),
+    time: timestampNow(),
+    event: agentEvent({ case: 'turnCompleted', value: create(TurnCompletedSchema, { status: TurnCompleted_Status.SUCCESS, resultText, engineSessionId }) }),
   });
 }
 
