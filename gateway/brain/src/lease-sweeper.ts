@@ -1,9 +1,10 @@
+import { Code, ConnectError } from '@connectrpc/connect';
 import type { Logger } from '@foundation/kit';
 import type { BrainSignals } from './brain-signals.js';
 import type { ConnectionRegistry } from './connection-registry.js';
 import type { NodeConnection } from './node-connection.js';
 import type { TaskCloser } from './task-closer.js';
-import type { TaskStore } from './task-store.js';
+import type { TaskRecord, TaskStore } from './task-store.js';
 
 /** Tasks one pass settles at most; the rest wait for the next pass. */
 const SWEEP_BATCH = 200;
@@ -43,13 +44,35 @@ export class LeaseSweeper {
 
   async sweep(): Promise<void> {
     for (const { orgId, taskId } of await this.tasks.toSweep(SWEEP_BATCH)) {
-      const expired = await this.tasks.expireLease(orgId, taskId);
-      if (expired) this.log.info({ taskId, now: expired.state }, 'a task lease expired');
-      const task = expired ?? (await this.tasks.read(orgId, taskId));
+      let task = await this.tasks.read(orgId, taskId);
+      if (task?.state === 'assigned') {
+        const storedSeq = await this.storedSeq(task);
+        if (storedSeq === undefined) continue;
+        const expired = await this.tasks.expireLease(orgId, taskId, storedSeq);
+        if (expired) this.log.info({ taskId, now: expired.state }, 'a task lease expired');
+        task = expired ?? (await this.tasks.read(orgId, taskId));
+      }
       if (task?.state === 'pending') this.signals.send({ kind: 'tasks-pending', orgId });
       if (task?.state === 'closing') await this.closer.finish(task);
     }
     await this.offerPending();
+  }
+
+  /**
+   * What the session service stored of a task whose lease lapsed, when the brain recorded nothing: the
+   * relay writes that down only after the first events' Ack, so a brain that stopped in between left 0
+   * for a task with stored events, which must fail rather than run again. A task the session service
+   * does not know has nothing stored. Undefined when it cannot tell now: the task is settled by a later sweep.
+   */
+  private async storedSeq(task: TaskRecord): Promise<number | undefined> {
+    if (task.lastSeq > 0) return task.lastSeq;
+    try {
+      return await this.closer.persistedSeq(task);
+    } catch (error) {
+      if (error instanceof ConnectError && error.code === Code.NotFound) return 0;
+      this.log.warn({ taskId: task.taskId, error: (error as Error).message }, 'could not ask the session service what a lapsed task stored; the next sweep tries again');
+      return undefined;
+    }
   }
 
   /**

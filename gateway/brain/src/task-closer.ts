@@ -38,8 +38,12 @@ export class TaskCloser {
     }
   }
 
-  /** The seq up to which the session service stored the task's events (a batch of none records nothing). */
-  private async persistedSeq(task: TaskRecord): Promise<number> {
+  /**
+   * The seq up to which the session service stored the task's events (a batch of none records nothing). It
+   * may be ahead of the task's `lastSeq`: the brain writes that down only at a task's first events and its
+   * end, the first after their Ack.
+   */
+  async persistedSeq(task: TaskRecord): Promise<number> {
     const { persistedSeq } = await this.sink.recordTaskEvents({ orgId: task.orgId, taskId: task.taskId, events: [] });
     return Number(persistedSeq);
   }

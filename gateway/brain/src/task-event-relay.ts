@@ -66,11 +66,31 @@ export class TaskEventRelay {
       return;
     }
     const completed = fresh.some((e) => isTurnCompleted(e) && Number(e.seq) <= persistedSeq);
-    if (mustRecordPersisted(task.lastSeq, completed)) {
-      await this.tasks.recordPersisted(connection.orgId, connection.executorId, lease, persistedSeq, completed);
+    if (completed) {
+      // The task ends before the node hears it may forget the turn: a late resend then finds it ended.
+      await this.tasks.recordPersisted(connection.orgId, connection.executorId, lease, persistedSeq, true);
+      sendAck(connection, task.taskId, persistedSeq);
+      void connection.requestDispatch();
+      return;
     }
     sendAck(connection, task.taskId, persistedSeq);
-    if (completed) void connection.requestDispatch();
+    if (mustRecordPersisted(task.lastSeq, completed)) await this.recordFirstPersisted(connection, lease, persistedSeq);
+  }
+
+  /**
+   * Writes down that a task has persisted events, after their Ack: the events are stored by then (the Ack
+   * waits for the session service), and the write only feeds the lease decision, which does not rely on
+   * it alone — the sweeper asks the session service before it returns a lapsed task with none recorded to
+   * pending (LeaseSweeper). Awaited before the next message of the stream is handled, so whatever the node
+   * sends next (a TaskRejected, more events) meets it written. A failure is only logged: the node's next
+   * events write it again, and the sweeper makes up for it.
+   */
+  private async recordFirstPersisted(connection: NodeConnection, lease: TaskLeaseRef, persistedSeq: number): Promise<void> {
+    try {
+      await this.tasks.recordPersisted(connection.orgId, connection.executorId, lease, persistedSeq, false);
+    } catch (error) {
+      this.log.warn({ taskId: lease.taskId, error: (error as Error).message }, 'could not record that a task has persisted events; its next events or the lease sweeper make up for it');
+    }
   }
 
   /**
@@ -125,7 +145,8 @@ export class TaskEventRelay {
  * may go back to pending) or some (it fails) — and once the turn completed (the task ends here, and
  * acknowledges late resends). In between it may lag: a Welcome then acknowledges less than is stored
  * (the node ignores an Ack below its own) and the closer asks the session service where the end goes.
- * This saves a transaction per TaskEvents message.
+ * This saves a transaction per TaskEvents message. The first events' write follows their Ack (see
+ * `recordFirstPersisted`); the end's precedes it.
  */
 function mustRecordPersisted(recordedSeq: number, completed: boolean): boolean {
   return recordedSeq === 0 || completed;

@@ -228,10 +228,12 @@ export class TaskStore {
 
   /**
    * Settles a task whose lease lapsed: one that never reported an event goes back to pending (no engine
-   * output can be lost or repeated), any other is closed as failed, naming the node. Returns the task as
-   * it now is, or undefined when its lease was extended or it ended meanwhile.
+   * output can be lost or repeated), any other is closed as failed, naming the node. `storedSeq` is what
+   * the session service said it stored of the task (its `last_seq` here may lag behind: see
+   * TaskEventRelay); either one above 0 means events were reported. Returns the task as it now is, or
+   * undefined when its lease was extended or it ended meanwhile.
    */
-  expireLease(orgId: string, taskId: string): Promise<TaskRecord | undefined> {
+  expireLease(orgId: string, taskId: string, storedSeq = 0): Promise<TaskRecord | undefined> {
     return withTenantSql(this.pool, orgId, async (tx) => {
       const rows = await tx.query(
         `select t.*, e.name as executor_name from brain.tasks t left join brain.executors e on e.id = t.assigned_executor_id
@@ -241,16 +243,17 @@ export class TaskStore {
       const row = rows[0];
       if (!row) return undefined;
       const updated =
-        Number(row['last_seq']) === 0
+        Number(row['last_seq']) === 0 && storedSeq === 0
           ? await tx.query(
               `update brain.tasks set state = 'pending', assigned_executor_id = null, lease_token = null, lease_expires_at = null
                where id = $1 returning *`,
               [taskId],
             )
           : await tx.query(
-              `update brain.tasks set state = 'closing', lease_token = null, closing_status = 'failed', closing_reason = $2
+              `update brain.tasks set state = 'closing', lease_token = null, closing_status = 'failed', closing_reason = $2,
+                 last_seq = greatest(last_seq, $3)
                where id = $1 returning *`,
-              [taskId, `lease expired: node ${JSON.stringify(row['executor_name'])} stopped reporting`],
+              [taskId, `lease expired: node ${JSON.stringify(row['executor_name'])} stopped reporting`, storedSeq],
             );
       return taskRecord(updated[0]!);
     });

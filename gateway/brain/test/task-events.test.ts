@@ -137,6 +137,30 @@ describe('Task events through the session service (needs the session sink)', () 
     expect((await node.next('cancelTask', (c) => c.taskId === task!.taskId)).reason).to.match(/^TASK_NOT_HELD/);
   });
 
+  it('fails a task with stored events whose lease lapsed also when the brain did not write them down (it stopped right after their Ack)', async () => {
+    const { node } = await onlineNode('crashed-between');
+    const session = await createSession();
+    const { task } = await node.next('assignTask');
+    sendEvents(node, task!, 1, [message('working')]);
+    await node.next('ack', (a) => a.seq === 1n);
+    // What a brain that stopped between the Ack and writing down the task's first events leaves behind.
+    await withDatabase(bench.platform, 'superuser', async (sql) => {
+      await eventually(async () => expect((await sql.query('select last_seq from brain.tasks where id = $1', [task!.taskId])).rows[0]!['last_seq']).to.equal('1'));
+      await sql.query('update brain.tasks set last_seq = 0 where id = $1', [task!.taskId]);
+    });
+    const other = await onlineNode('standby');
+    const ended = await eventually(async () => {
+      const s = (await sessions().getSession({ sessionId: session.id }, bench.asMember())).session!;
+      expect(s.state).to.equal(Session_State.FAILED);
+      return s;
+    }, 5 * LEASE_MS);
+    expect(ended.reason).to.include('lease expired: node "crashed-between" stopped reporting');
+    const events = await sessionEvents(session.id);
+    expect(events.map((e) => e.event!.kind.case)).to.deep.equal(['message', 'turnCompleted']);
+    // Never run again elsewhere: its output would land after the first run's.
+    expect(other.node.all('assignTask').filter((a) => a.task!.taskId === task!.taskId)).to.deep.equal([]);
+  });
+
   it('fails the running tasks of a revoked node with "node revoked"', async () => {
     const { executorId, node } = await onlineNode();
     const session = await createSession();
