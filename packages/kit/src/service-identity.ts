@@ -1,4 +1,5 @@
 import { errors, jwtVerify, SignJWT } from 'jose';
+import { TtlCache } from './ttl-cache.js';
 
 /** The header that carries a service token, apart from the user's `Authorization`. */
 export const SERVICE_TOKEN_HEADER = 'x-foundation-service-token';
@@ -47,17 +48,34 @@ export class InvalidServiceTokenError extends Error {
   override readonly name = 'InvalidServiceTokenError';
 }
 
-/** Checks service tokens: signed with the service key, unexpired, and meant for `audience`. */
+/** Tokens one verifier remembers as checked, at most: each caller sends one per audience for minutes. */
+const ACCEPTED_MAX = 256;
+
+/**
+ * Checks service tokens: signed with the service key, unexpired, and meant for `audience`. A calling
+ * service sends the same token (ServiceTokenIssuer caches it) on every call for minutes, so a token found
+ * valid is remembered by its exact text with its audience and expiry: until it expires, the same text for
+ * the same audience is accepted without checking the signature again (an HMAC through WebCrypto on every
+ * internal call, the brain's RecordTaskEvents for each batch of a node's events among them). Any other
+ * text, a forged one included, is checked in full.
+ */
 export class ServiceTokenVerifier {
+  /** Issuers by audience and token text. */
+  private readonly accepted: TtlCache<string>;
+
   constructor(
     private readonly key: Uint8Array,
     private readonly now: () => number = Date.now,
   ) {
     assertKeyLength(key);
+    this.accepted = new TtlCache<string>(0, ACCEPTED_MAX, now);
   }
 
   /** The calling service's name; throws InvalidServiceTokenError otherwise. */
   async verify(token: string, audience: string): Promise<string> {
+    const key = `${audience} ${token}`;
+    const known = this.accepted.get(key);
+    if (known !== undefined) return known;
     try {
       const { payload, protectedHeader } = await jwtVerify(token, this.key, {
         algorithms: [ALGORITHM],
@@ -66,6 +84,8 @@ export class ServiceTokenVerifier {
         currentDate: new Date(this.now()),
       });
       if (protectedHeader.typ !== TOKEN_TYPE) throw new InvalidServiceTokenError('not a service token');
+      // Kept until `exp` is reached, when jose would refuse it as expired.
+      this.accepted.set(key, payload.iss!, payload.exp! * 1000 - this.now());
       return payload.iss!;
     } catch (e) {
       if (e instanceof errors.JWTExpired) throw new InvalidServiceTokenError('the service token has expired');

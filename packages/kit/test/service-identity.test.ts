@@ -39,6 +39,47 @@ describe('service tokens', () => {
     });
   }
 
+  it('are accepted again, checked once, only until they expire', async () => {
+    let now = Date.now();
+    const token = await new ServiceTokenIssuer(key, 'org', () => now).tokenFor(audience);
+    const verifier = new ServiceTokenVerifier(key, () => now);
+    expect(await verifier.verify(token, audience)).to.equal('org');
+    now += 299_000;
+    expect(await verifier.verify(token, audience)).to.equal('org');
+    now += 1_000;
+    const error = await verifier.verify(token, audience).then(
+      () => expect.fail('accepted'),
+      (e: unknown) => e as Error,
+    );
+    expect(error).to.be.instanceOf(InvalidServiceTokenError);
+    expect(error.message).to.contain('expired');
+  });
+
+  it('are refused for another service also once accepted for theirs', async () => {
+    const token = await new ServiceTokenIssuer(key, 'org').tokenFor(audience);
+    const verifier = new ServiceTokenVerifier(key);
+    await verifier.verify(token, audience);
+    const error = await verifier.verify(token, 'foundation.org.v1.OrgService').then(
+      () => expect.fail('accepted'),
+      (e: unknown) => e as Error,
+    );
+    expect(error).to.be.instanceOf(InvalidServiceTokenError);
+    expect(error.message).to.contain('"aud"');
+  });
+
+  it('are refused when altered, also after the original was accepted', async () => {
+    const token = await new ServiceTokenIssuer(key, 'org').tokenFor(audience);
+    const verifier = new ServiceTokenVerifier(key);
+    await verifier.verify(token, audience);
+    const [header, payload, signature] = token.split('.');
+    const forged = [header, Buffer.from(JSON.stringify({ ...JSON.parse(Buffer.from(payload!, 'base64url').toString()), iss: 'auth' })).toString('base64url'), signature].join('.');
+    const error = await verifier.verify(forged, audience).then(
+      () => expect.fail('accepted'),
+      (e: unknown) => e as Error,
+    );
+    expect(error).to.be.instanceOf(InvalidServiceTokenError);
+  });
+
   it('need a key of at least 32 bytes', () => {
     expect(() => new ServiceTokenVerifier(randomBytes(16))).to.throw(/at least 32 bytes/);
   });
