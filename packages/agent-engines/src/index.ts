@@ -41,3 +41,4 @@ export function isEngineId(value: unknown): value is EngineId {
 export function unsupportedEngineMessage(engine: string): string {
   return `engine "${engine}" is not supported: use one of ${ENGINE_IDS.join(', ')}`;
 }
+export { promptViolations, workspaceViolations, type TaskFieldViolation } from './task-input-rules.js';

@@ -23,3 +23,8 @@ export function uuidViolations(field: string, value: string): FieldViolation[] {
   if (!isUuid(value)) return [{ field, description: 'must be a UUID' }];
   return [];
 }
+
+/** Where a replay of events starts: after this seq, 0 for the first. */
+export function afterSeqViolations(afterSeq: bigint): FieldViolation[] {
+  return afterSeq < 0n ? [{ field: 'after_seq', description: 'must be 0 or more' }] : [];
+}

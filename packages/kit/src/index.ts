@@ -21,7 +21,7 @@ export type { ServiceModule } from './service-module.js';
 export { createTenantInterceptor, ORG_HEADER } from './tenant-interceptor.js';
 export type { TenantInterceptorOptions } from './tenant-interceptor.js';
 export { TtlCache } from './ttl-cache.js';
-export { isUuid, nameViolations, uuidViolations } from './field-rules.js';
+export { afterSeqViolations, isUuid, nameViolations, uuidViolations } from './field-rules.js';
 export { DEFAULT_PAGE_SIZE, MAX_PAGE_SIZE, pageOf, readPage } from './pagination.js';
 export type { PageCursor, PageWindow } from './pagination.js';
 export { assertOwnerOrAdmin, roleFromProto, roleToProto } from './tenant-role.js';

@@ -1,16 +1,14 @@
 import type { HandlerContext, ServiceImpl } from '@connectrpc/connect';
 import type { AgentRunService, CancelAgentRunRequest, StartAgentRunRequest, StartToolAgentRequest, WatchAgentRunRequest } from '@foundation/contracts';
 import type { EventFeed } from '@foundation/event-feed';
-import { assertValid, nameViolations, requireServiceCaller, uuidViolations } from '@foundation/kit';
+import { promptViolations, workspaceViolations } from '@foundation/agent-engines';
+import { afterSeqViolations, assertValid, nameViolations, requireServiceCaller, uuidViolations } from '@foundation/kit';
 import type { SessionLifecycle } from './session-lifecycle.js';
 import { sessionMessage } from './session-messages.js';
 import {
-  afterSeqViolations,
   assertSupportedEngine,
   optionalUuidViolations,
-  promptViolations,
   titleOf,
-  workspaceViolations,
 } from './session-request-rules.js';
 import type { SessionStore } from './session-store.js';
 import { watchSessionEvents } from './session-watch.js';

@@ -11,17 +11,15 @@ import type {
   WatchSessionRequest,
 } from '@foundation/contracts';
 import type { EventFeed } from '@foundation/event-feed';
-import { assertValid, pageOf, readPage, requireCaller, requireTenant, uuidViolations } from '@foundation/kit';
+import { promptViolations, workspaceViolations } from '@foundation/agent-engines';
+import { afterSeqViolations, assertValid, pageOf, readPage, requireCaller, requireTenant, uuidViolations } from '@foundation/kit';
 import { sessionEventMessage, sessionMessage } from './session-messages.js';
 import type { SessionLifecycle } from './session-lifecycle.js';
 import {
-  afterSeqViolations,
   assertSupportedEngine,
   eventsPageSizeViolations,
   optionalUuidViolations,
-  promptViolations,
   titleOf,
-  workspaceViolations,
 } from './session-request-rules.js';
 import type { SessionStore } from './session-store.js';
 import { watchSessionEvents } from './session-watch.js';

@@ -10,7 +10,7 @@ import type {
   WatchRunRequest,
 } from '@foundation/contracts';
 import { Wakeup, type EventFeed } from '@foundation/event-feed';
-import { assertValid, pageOf, readPage, requireCaller, requireTenant, rpcError, uuidViolations, type FieldViolation } from '@foundation/kit';
+import { afterSeqViolations, assertValid, pageOf, readPage, requireCaller, requireTenant, rpcError, uuidViolations, type FieldViolation } from '@foundation/kit';
 import { runEventMessage, runMessage, runStatusFromProto } from './messages.js';
 import { TERMINAL_EVENT_TYPES } from './run-event-log.js';
 import { isFinished } from './run-record.js';
@@ -151,8 +151,4 @@ export class RunServiceImpl implements ServiceImpl<typeof RunService> {
 
 function idempotencyKeyViolations(key: string): FieldViolation[] {
   return [...key].length > IDEMPOTENCY_KEY_MAX ? [{ field: 'idempotency_key', description: `must be at most ${IDEMPOTENCY_KEY_MAX} characters` }] : [];
-}
-
-function afterSeqViolations(afterSeq: bigint): FieldViolation[] {
-  return afterSeq < 0n ? [{ field: 'after_seq', description: 'must be 0 or more' }] : [];
 }
