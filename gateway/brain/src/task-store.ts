@@ -1,5 +1,5 @@
 import type pg from 'pg';
-import { querySql, withTenantSql, type SqlTransaction } from '@foundation/db';
+import { callTenantFunction, querySql, withTenantSql, type SqlTransaction } from '@foundation/db';
 import { isUuid } from '@foundation/kit';
 
 export type TaskState = 'pending' | 'assigned' | 'closing' | 'ended';
@@ -39,33 +39,27 @@ export interface TaskLeaseRef {
  * Agent tasks in PostgreSQL: `pending` until a node takes one, `assigned` under a lease the node's
  * heartbeats extend, `closing` when the brain ended it (lease lost for good, revoked node, cancelled while
  * pending) until its synthetic TurnCompleted is recorded, then `ended`. Every change a node asks for names
- * the task's lease token, checked in the same statement that makes the change.
+ * the task's lease token, checked in the same statement that makes the change. The calls every dispatch
+ * makes (insert, claim, lease check, what was persisted) are tenant functions (migration 0003,
+ * `tenantFunctionSql`): one round trip to PostgreSQL each rather than a transaction's three or four.
  */
 export class TaskStore {
   constructor(private readonly pool: pg.Pool) {}
 
   /** Queues a task; a second call with the same id changes nothing and returns the first one's record. */
-  insert(orgId: string, spec: TaskSpec): Promise<TaskRecord | undefined> {
-    return withTenantSql(this.pool, orgId, async (tx) => {
-      const inserted = await tx.query(
-        `insert into brain.tasks (id, org_id, engine, requested_executor_id, workspace, prompt, resume_engine_session_id, tool_bridge,
-           idle_timeout_ms, wall_clock_timeout_ms, state, created_at)
-         values ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, 'pending', now()) on conflict (id) do nothing returning *`,
-        [
-          spec.taskId,
-          orgId,
-          spec.engine,
-          spec.requestedExecutorId ?? null,
-          spec.workspace,
-          spec.prompt,
-          spec.resumeEngineSessionId,
-          spec.toolBridge,
-          spec.idleTimeoutMs,
-          spec.wallClockTimeoutMs,
-        ],
-      );
-      return inserted[0] ? taskRecord(inserted[0]) : readTask(tx, spec.taskId);
-    });
+  async insert(orgId: string, spec: TaskSpec): Promise<TaskRecord | undefined> {
+    const rows = await callTenantFunction(this.pool, orgId, 'brain.insert_task', [
+      spec.taskId,
+      spec.engine,
+      spec.requestedExecutorId ?? null,
+      spec.workspace,
+      spec.prompt,
+      spec.resumeEngineSessionId,
+      spec.toolBridge,
+      spec.idleTimeoutMs,
+      spec.wallClockTimeoutMs,
+    ]);
+    return rows[0] ? taskRecord(rows[0]) : undefined;
   }
 
   read(orgId: string, taskId: string): Promise<TaskRecord | undefined> {
@@ -76,43 +70,21 @@ export class TaskStore {
    * Assigns the node up to as many pending tasks as it has free capacity for, oldest first, under fresh
    * leases. The executor row lock serializes claims for one node; `SKIP LOCKED` lets instances claiming for
    * other nodes pass over rows being claimed, and the state check means no task is ever assigned twice.
-   * The lock is a statement of its own: the claim that follows must count the node's running tasks in a
+   * The lock is a statement of its own (in `brain.claim_tasks`, whose statements each see what committed
+   * before they started): the claim that follows must count the node's running tasks in a
    * snapshot taken after the lock was granted, or it would miss what a concurrent claim for the node (its
    * previous stream, on another instance) assigned just before, and exceed the node's capacity.
    */
-  claimFor(orgId: string, executorId: string, engines: string[], capacity: number, leaseMs: number): Promise<TaskRecord[]> {
-    return withTenantSql(this.pool, orgId, async (tx) => {
-      const held = await tx.query('select 1 from brain.executors where id = $1 and revoked_at is null for update', [executorId]);
-      if (held.length === 0) return [];
-      const rows = await tx.query(
-        `with candidates as (
-           select id from brain.tasks
-           where state = 'pending' and engine = any($2::text[]) and (requested_executor_id is null or requested_executor_id = $1)
-             and not ($1 = any(rejected_by))
-           order by created_at, id
-           limit greatest($3 - (select count(*) from brain.tasks where assigned_executor_id = $1 and state = 'assigned'), 0)
-           for update skip locked
-         )
-         update brain.tasks t set state = 'assigned', assigned_executor_id = $1, lease_token = gen_random_uuid(),
-           lease_expires_at = now() + $4 * interval '1 millisecond'
-         from candidates c where t.id = c.id
-         returning t.*`,
-        [executorId, engines, capacity, leaseMs],
-      );
-      return rows.map(taskRecord);
-    });
+  async claimFor(orgId: string, executorId: string, engines: string[], capacity: number, leaseMs: number): Promise<TaskRecord[]> {
+    const rows = await callTenantFunction(this.pool, orgId, 'brain.claim_tasks', [executorId, engines, capacity, leaseMs]);
+    return rows.map(taskRecord);
   }
 
   /** The task if this node holds it under this lease token now (never for a malformed lease: no query then). */
-  held(orgId: string, executorId: string, lease: TaskLeaseRef): Promise<TaskRecord | undefined> {
-    if (!isWellFormedLease(lease)) return Promise.resolve(undefined);
-    return withTenantSql(this.pool, orgId, async (tx) => {
-      const rows = await tx.query(
-        `select * from brain.tasks where id = $1 and state = 'assigned' and assigned_executor_id = $2 and lease_token = $3`,
-        [lease.taskId, executorId, lease.leaseToken],
-      );
-      return rows[0] ? taskRecord(rows[0]) : undefined;
-    });
+  async held(orgId: string, executorId: string, lease: TaskLeaseRef): Promise<TaskRecord | undefined> {
+    if (!isWellFormedLease(lease)) return undefined;
+    const rows = await callTenantFunction(this.pool, orgId, 'brain.held_task', [lease.taskId, executorId, lease.leaseToken]);
+    return rows[0] ? taskRecord(rows[0]) : undefined;
   }
 
   /** Extends the leases of the listed tasks this node holds; returns the ids it no longer holds. */
@@ -135,16 +107,15 @@ export class TaskStore {
    * Records what the session service persisted for a held task, and ends the task when its TurnCompleted
    * was among it. False when the lease is gone (the node is told it no longer holds the task).
    */
-  recordPersisted(orgId: string, executorId: string, lease: TaskLeaseRef, persistedSeq: number, completed: boolean): Promise<boolean> {
-    return withTenantSql(this.pool, orgId, async (tx) => {
-      const rows = await tx.query(
-        `update brain.tasks set last_seq = greatest(last_seq, $4),
-           state = case when $5 then 'ended' else state end, ended_at = case when $5 then now() else ended_at end
-         where id = $1 and state = 'assigned' and assigned_executor_id = $2 and lease_token = $3 returning id`,
-        [lease.taskId, executorId, lease.leaseToken, persistedSeq, completed],
-      );
-      return rows.length > 0;
-    });
+  async recordPersisted(orgId: string, executorId: string, lease: TaskLeaseRef, persistedSeq: number, completed: boolean): Promise<boolean> {
+    const rows = await callTenantFunction<{ record_persisted: boolean }>(this.pool, orgId, 'brain.record_persisted', [
+      lease.taskId,
+      executorId,
+      lease.leaseToken,
+      persistedSeq,
+      completed,
+    ]);
+    return rows[0]?.record_persisted === true;
   }
 
   /** The node refused a task another node may run: it waits for one again, never offered to this node. */

@@ -18,6 +18,7 @@ export { postgresUrl, type PostgresUrlParts } from './postgres-url.js';
 export { type AppliedMigration, type ServiceMigrations } from './schema-migrator.js';
 export { readOrCreateSecretFile } from './secret-file.js';
 export { withSqlClient } from './sql-client.js';
+export { callTenantFunction, tenantFunctionSql, type TenantFunction } from './tenant-function.js';
 export { tenantRlsSql } from './tenant-rls-sql.js';
 export { dateOf, optionalDateOf } from './sql-values.js';
 export { createSqlPool, isUniqueViolation, querySql, UNIQUE_VIOLATION, withTenantSql, type SqlTransaction } from './tenant-sql.js';

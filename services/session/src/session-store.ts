@@ -1,7 +1,7 @@
 import type pg from 'pg';
 import { Code } from '@connectrpc/connect';
 import type { TaskEvent } from '@foundation/contracts';
-import { withTenantSql } from '@foundation/db';
+import { callTenantFunction, withTenantSql } from '@foundation/db';
 import { rpcError, type PageWindow } from '@foundation/kit';
 import { v7 as uuidv7 } from 'uuid';
 import { appendTaskEvents, readSessionEvents, type SessionEventRecord } from './session-event-log.js';
@@ -12,6 +12,7 @@ import {
   callingSessionOf,
   insertTurn,
   lockTask,
+  unknownTaskError,
   oneTurnSessionOf,
   type SessionTurn,
   type ToolCallOrigin,
@@ -64,22 +65,34 @@ export class SessionStore {
    * session is the child of its calling task's session: NOT_FOUND when the task is no turn of the org,
    * SESSION_FINISHED when it is no longer under way.
    */
-  open(orgId: string, session: NewSession): Promise<SessionTurn & { created: boolean }> {
+  async open(orgId: string, session: NewSession): Promise<SessionTurn & { created: boolean }> {
+    const id = uuidv7();
+    const now = this.now();
+    const node = session.workflowNode;
+    if (session.toolCall) return this.openToolCallSession(orgId, id, session, session.toolCall, now);
+    const taskId = uuidv7();
+    // One round trip: the session and its turn in one tenant function (session migration 0003).
+    const rows = await callTenantFunction(this.pool, orgId, 'session.open_session', [
+      id, taskId, session.engine, session.executorId || null, session.workspace, session.title, session.toolBridge, session.createdBy || null,
+      node?.runId ?? null, node?.nodeId ?? null, node?.attempt ?? null, now,
+    ]);
+    if (!rows[0]) return { ...(await withTenantSql(this.pool, orgId, (tx) => oneTurnSessionOf(tx, session))), created: false };
+    return { session: sessionRecord(rows[0]), turn: { taskId, turn: 1, state: 'pending', lastTaskSeq: 0 }, created: true };
+  }
+
+  /** `open` for a tool call's session, which checks its calling task in the same transaction. */
+  private openToolCallSession(orgId: string, id: string, session: NewSession, call: ToolCallOrigin, now: Date): Promise<SessionTurn & { created: boolean }> {
     return withTenantSql(this.pool, orgId, async (tx) => {
-      const id = uuidv7();
-      const now = this.now();
-      const node = session.workflowNode;
-      const call = session.toolCall;
-      const parentSessionId = call ? await callingSessionOf(tx, call.parentTaskId) : null;
-      // No conflict target: the unique index of node attempts and that of tool calls both make a second start a no-op.
+      const parentSessionId = await callingSessionOf(tx, call.parentTaskId);
+      // No conflict target: the unique index of tool calls makes a second start a no-op.
       const rows = await tx.query(
         `insert into session.agent_sessions (id, org_id, engine, executor_id, workspace, state, title, tool_bridge, turns, created_by,
-           workflow_run_id, workflow_node_id, workflow_attempt, parent_session_id, parent_task_id, tool_call_id, created_at, updated_at)
-         values ($1, $2, $3, $4, $5, 'pending', $6, $7, 1, $8, $9, $10, $11, $12, $13, $14, $15, $15)
+           parent_session_id, parent_task_id, tool_call_id, created_at, updated_at)
+         values ($1, $2, $3, $4, $5, 'pending', $6, $7, 1, $8, $9, $10, $11, $12, $12)
          on conflict do nothing
          returning *`,
         [id, orgId, session.engine, session.executorId || null, session.workspace, session.title, session.toolBridge, session.createdBy || null,
-          node?.runId ?? null, node?.nodeId ?? null, node?.attempt ?? null, parentSessionId, call?.parentTaskId ?? null, call?.callId ?? null, now],
+          parentSessionId, call.parentTaskId, call.callId, now],
       );
       if (!rows[0]) return { ...(await oneTurnSessionOf(tx, session)), created: false };
       const turn = await insertTurn(tx, orgId, id, 1, now);
@@ -209,18 +222,11 @@ export class SessionStore {
    * A node took the task: its turn runs, and so does the session if this is its current turn and it was
    * waiting. NOT_FOUND for a task that is no turn of the org.
    */
-  assigned(orgId: string, taskId: string, executorId: string): Promise<SessionRecord> {
-    return withTenantSql(this.pool, orgId, async (tx) => {
-      const { session, turn } = await lockTask(tx, taskId);
-      if (turn.state !== 'pending') return session;
-      await tx.query(`update session.agent_session_turns set state = 'running' where task_id = $1`, [taskId]);
-      if (turn.turn !== session.turns || session.state !== 'pending') return session;
-      const rows = await tx.query(
-        `update session.agent_sessions set state = 'running', executor_id = $1, updated_at = $2 where id = $3 returning *`,
-        [executorId, this.now(), session.id],
-      );
-      return sessionRecord(rows[0]!);
-    });
+  async assigned(orgId: string, taskId: string, executorId: string): Promise<SessionRecord> {
+    // One round trip (session migration 0003), so the lock the node's first event waits for is held briefly.
+    const rows = await callTenantFunction(this.pool, orgId, 'session.mark_assigned', [taskId, executorId, this.now()]);
+    if (!rows[0]) throw unknownTaskError(taskId);
+    return sessionRecord(rows[0]);
   }
 
   /**

@@ -73,7 +73,8 @@ async function sessionOfTask(tx: SqlTransaction, taskId: string): Promise<string
   return found[0].session_id;
 }
 
-function unknownTaskError(taskId: string) {
+/** NOT_FOUND for a task that is no turn of a session of the org. */
+export function unknownTaskError(taskId: string) {
   return rpcError(Code.NotFound, 'NOT_FOUND', `task ${taskId} is no turn of a session of this organization`);
 }
 
@@ -91,16 +92,16 @@ export async function callingSessionOf(tx: SqlTransaction, taskId: string): Prom
 
 /**
  * Locks a task's session, then its turn (the order every change takes); NOT_FOUND for an unknown task.
- * The session is found and locked in one statement: this runs for every batch of events a node reports.
+ * Both in one round trip (`session.lock_task`, session migration 0003): this runs for every batch of
+ * events a node reports.
  */
 export async function lockTask(tx: SqlTransaction, taskId: string): Promise<SessionTurn> {
-  const sessions = await tx.query(
-    'select * from session.agent_sessions where id = (select session_id from session.agent_session_turns where task_id = $1) for update',
+  const rows = await tx.query<{ session_row: Record<string, unknown>; turn_row: Record<string, unknown> }>(
+    'select session_row, turn_row from session.lock_task($1)',
     [taskId],
   );
-  if (!sessions[0]) throw unknownTaskError(taskId);
-  const rows = await tx.query('select * from session.agent_session_turns where task_id = $1 for update', [taskId]);
-  return { session: sessionRecord(sessions[0]), turn: turnRecord(rows[0]!) };
+  if (!rows[0]) throw unknownTaskError(taskId);
+  return { session: sessionRecord(rows[0].session_row), turn: turnRecord(rows[0].turn_row) };
 }
 
 function turnRecord(row: Record<string, unknown>): TurnRecord {

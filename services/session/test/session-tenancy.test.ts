@@ -1,3 +1,4 @@
+import { randomUUID } from 'node:crypto';
 import { Code } from '@connectrpc/connect';
 import { Session_State, TurnCompleted_Status } from '@foundation/contracts';
 import { expectRpcError, withDatabase } from '@foundation/testing';
@@ -40,6 +41,30 @@ describe('Session tenancy', () => {
     await expectRpcError(bench.sink.recordTaskEvents({ orgId: bench.orgB.orgId, taskId, events }, bench.asBrain), Code.NotFound, 'NOT_FOUND');
     const { session: after } = await bench.sessions.getSession({ sessionId: session.id }, bench.orgA.as);
     expect(after!.lastSeq).to.equal(0n);
+  });
+
+  it("lets the brain mark org A's task assigned only in org A's scope", async () => {
+    const { session, taskId } = await pendingSession(bench);
+    const executorId = randomUUID();
+    await expectRpcError(bench.sink.recordTaskAssigned({ orgId: bench.orgB.orgId, taskId, executorId }, bench.asBrain), Code.NotFound, 'NOT_FOUND');
+    const { session: unchanged } = await bench.sessions.getSession({ sessionId: session.id }, bench.orgA.as);
+    expect(unchanged).to.include({ state: Session_State.PENDING, executorId: '' });
+    await bench.sink.recordTaskAssigned({ orgId: bench.orgA.orgId, taskId, executorId }, bench.asBrain);
+    const { session: running } = await bench.sessions.getSession({ sessionId: session.id }, bench.orgA.as);
+    expect(running).to.include({ state: Session_State.RUNNING, executorId });
+  });
+
+  it("keeps the session functions in the caller's org: another org's id finds nothing, no org finds nothing", async () => {
+    const { taskId } = await pendingSession(bench);
+    const rows = await withDatabase(bench.platform, 'app', async (client) => [
+      ...(await client.query('select * from session.mark_assigned($1, $2, $3, now())', [bench.orgB.orgId, taskId, randomUUID()])).rows,
+      ...(await client.query('select * from session.lock_task($1)', [taskId])).rows,
+    ]);
+    expect(rows).to.deep.equal([]);
+    const { turnState } = await withDatabase(bench.platform, 'superuser', async (client) => ({
+      turnState: (await client.query('select state from session.agent_session_turns where task_id = $1', [taskId])).rows[0].state as string,
+    }));
+    expect(turnState).to.equal('pending');
   });
 
   it('keeps every session table under row-level security: the app role sees no row without an org', async () => {

@@ -1,6 +1,7 @@
 import type { ServiceMigrations } from '@foundation/db';
 import { InitialBrainSchema } from './0001-initial.js';
 import { PendingTaskKinds } from './0002-pending-task-kinds.js';
+import { TaskFunctions } from './0003-task-functions.js';
 
 export const BRAIN_SCHEMA = 'brain';
 
@@ -9,5 +10,6 @@ export const brainMigrations: ServiceMigrations = {
   migrations: [
     { name: '0001-initial', class: InitialBrainSchema },
     { name: '0002-pending-task-kinds', class: PendingTaskKinds },
+    { name: '0003-task-functions', class: TaskFunctions },
   ],
 };
