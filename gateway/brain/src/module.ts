@@ -11,7 +11,7 @@ import {
 } from '@foundation/contracts';
 import type { ConnectorCatalog, ConnectorLimits } from '@foundation/connectors';
 import { createSqlPool, querySql } from '@foundation/db';
-import type { Logger, ServiceModule } from '@foundation/kit';
+import { grpcBidiStreamRoute, type Logger, type ServiceModule } from '@foundation/kit';
 import type { Redis } from 'ioredis';
 import { AgentExecuteTool } from './agent-execute-tool.js';
 import { BrainServiceImpl, MISSED_HEARTBEATS_LIMIT } from './brain-service.js';
@@ -100,6 +100,8 @@ export async function createBrainModule(options: BrainModuleOptions): Promise<Se
       router.service(ExecutorService, executorImpl);
       router.service(TaskService, taskImpl);
     },
+    // Every connected node holds a Connect stream open: on the kit's lean gRPC path its heap share is a third.
+    grpcStreams: [grpcBidiStreamRoute(BrainService.method.connect, (requests, context) => brainImpl.connect(requests, context))],
     start: () => sweeper.start(),
     checkReady: async () => {
       await querySql(pool, 'select 1');

@@ -5,6 +5,8 @@ export type { ApiTokenIdentity, AuthnInterceptorOptions } from './authn-intercep
 export { parseDuration } from './duration.js';
 export { ConfigError, durationMs, parseEnvConfig, port } from './env-config.js';
 export { toClientError } from './error-mapping.js';
+export { GrpcBidiStreams, grpcBidiStreamRoute } from './grpc-bidi-streams.js';
+export type { GrpcBidiStreamRoute, GrpcBidiStreamsOptions } from './grpc-bidi-streams.js';
 export { HealthState } from './health.js';
 export { createLogger } from './logger.js';
 export type { Logger, LoggerOptions } from './logger.js';

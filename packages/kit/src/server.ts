@@ -2,11 +2,12 @@ import { setMaxListeners } from 'node:events';
 import http from 'node:http';
 import http2 from 'node:http2';
 import type net from 'node:net';
-import { Code, ConnectError, createContextValues, type ConnectRouter, type Interceptor, type Transport } from '@connectrpc/connect';
+import { Code, ConnectError, createContextValues, type ConnectRouter, type ContextValues, type Interceptor, type Transport } from '@connectrpc/connect';
 import { connectNodeAdapter } from '@connectrpc/connect-node';
 import express from 'express';
 import type { Logger } from './logger.js';
 import { HealthState, registerHealthService } from './health.js';
+import { GrpcBidiStreams } from './grpc-bidi-streams.js';
 import { createDualProtocolHttpHandler } from './http-app.js';
 import { createInProcessTransport } from './in-process-transport.js';
 import { rejectMalformedUnaryBodies } from './malformed-request.js';
@@ -79,12 +80,23 @@ export class FoundationServer {
       compressMinBytes: COMPRESS_MIN_BYTES,
       jsonOptions,
       shutdownSignal: this.shutdown.signal,
-      contextValues: (req) => createContextValues().set(clientAddressKey, clientAddressOf(req, options.trustForwardedFor)),
+      contextValues: (req) => contextValuesOf(req.headers, req.socket.remoteAddress, options.trustForwardedFor),
       fallback: createDualProtocolHttpHandler(this.createHttpRouter()),
     });
     this.h1 = http.createServer(adapter);
     this.h1.keepAliveTimeout = 65_000;
     this.h2 = http2.createServer({}, adapter);
+    const grpcStreams = options.modules.flatMap((m) => m.grpcStreams ?? []);
+    if (grpcStreams.length > 0) {
+      new GrpcBidiStreams({
+        routes: grpcStreams,
+        interceptors: this.allInterceptors,
+        readMaxBytes: options.readMaxBytes,
+        compressMinBytes: COMPRESS_MIN_BYTES,
+        shutdownSignal: this.shutdown.signal,
+        contextValues: (headers, remoteAddress) => contextValuesOf(headers, remoteAddress, options.trustForwardedFor),
+      }).attachTo(this.h2);
+    }
     this.listener = new ProtocolSniffingListener(this.h1, this.h2);
   }
 
@@ -163,8 +175,8 @@ export class FoundationServer {
 }
 
 
-function clientAddressOf(req: http.IncomingMessage | http2.Http2ServerRequest, trustForwardedFor: boolean): string {
-  const forwarded = trustForwardedFor ? req.headers['x-forwarded-for'] : undefined;
+function contextValuesOf(headers: http.IncomingHttpHeaders, remoteAddress: string | undefined, trustForwardedFor: boolean): ContextValues {
+  const forwarded = trustForwardedFor ? headers['x-forwarded-for'] : undefined;
   const first = (Array.isArray(forwarded) ? forwarded[0] : forwarded)?.split(',')[0]?.trim();
-  return first || req.socket.remoteAddress || '';
+  return createContextValues().set(clientAddressKey, first || remoteAddress || '');
 }
