@@ -1,5 +1,6 @@
 import type { JsonValue } from '@foundation/workflow-dsl';
-import { dateOf, type SqlTransaction } from '@foundation/db';
+import type pg from 'pg';
+import { callTenantFunction, dateOf } from '@foundation/db';
 
 /** An event as it is stored and read back. */
 export interface RunEventRecord {
@@ -45,13 +46,12 @@ export function storableEvents(events: NewRunEvent[], payloadMaxBytes: number) {
     }));
 }
 
-/** Events of a run after `afterSeq`, in order. */
-export async function readRunEvents(tx: SqlTransaction, runId: string, afterSeq: number, limit: number): Promise<RunEventRecord[]> {
-  const rows = await tx.query(
-    `select run_id, seq, type, node_id, attempt, payload, created_at from workflow.workflow_run_events
-     where run_id = $1 and seq > $2 order by seq limit $3`,
-    [runId, afterSeq, limit],
-  );
+/**
+ * Events of a run after `afterSeq`, in order, in one call to the tenant function `workflow.read_run_events`
+ * (migration 0004). Empty as well for a run that is not in the org.
+ */
+export async function readRunEvents(pool: pg.Pool, orgId: string, runId: string, afterSeq: number, limit: number): Promise<RunEventRecord[]> {
+  const rows = await callTenantFunction(pool, orgId, 'workflow.read_run_events', [runId, afterSeq, limit]);
   return rows.map((row) => ({
     runId: row['run_id'] as string,
     seq: Number(row['seq']),

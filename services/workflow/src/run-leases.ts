@@ -1,12 +1,11 @@
 import type pg from 'pg';
 import { randomUUID } from 'node:crypto';
 import { Code } from '@connectrpc/connect';
-import { withTenantSql } from '@foundation/db';
+import { callTenantFunction, withTenantSql } from '@foundation/db';
 import { rpcError } from '@foundation/kit';
 import type { JsonValue, WorkflowSpecJson } from '@foundation/workflow-dsl';
-import type { SqlTransaction } from '@foundation/db';
 import { storableEvents, type NewRunEvent } from './run-event-log.js';
-import { finishRun, runNotFound, runRecord, storableOutcome, type RunOutcome, type RunRecord, type RunStatus } from './run-record.js';
+import { finishRun, isFinished, lockRun, runNotFound, runRecord, storableOutcome, type RunOutcome, type RunRecord, type RunStatus } from './run-record.js';
 import { endVerdict } from './run-verdicts.js';
 
 export interface LeasePolicy {
@@ -44,11 +43,10 @@ export type ClaimResult =
       lastSeq: number;
     };
 
-/** What `workflow.claim_run` returns (JSON); `run` is the row, after the claim when claimed. */
+/** What `workflow.claim_run` returns (JSON); `run` is the row after the claim. */
 type ClaimRow =
-  | { outcome: 'finished' | 'org_at_capacity' }
+  | { outcome: 'finished' | 'org_at_capacity' | 'must_end' }
   | { outcome: 'lease_held'; retry_after_ms: number }
-  | { outcome: 'must_end'; run: Record<string, unknown> }
   | {
       outcome: 'claimed';
       run: Record<string, unknown>;
@@ -86,88 +84,96 @@ export class RunLeases {
   ) {}
 
   /**
-   * One call to `workflow.claim_run` (migration 0002) in the tenant transaction: the lock, the checks and
-   * the lease in one round trip instead of four to six. Ending a run that must end stays here, worded by
-   * `endVerdict` as the reconciler words it.
+   * One call to the tenant function `workflow.claim_run` (migration 0004): the lock, the checks and the
+   * lease in one round trip. A run that must end instead is ended by `endInstead`.
    */
-  claim(orgId: string, runId: string, workerId: string): Promise<ClaimResult> {
-    return withTenantSql(this.pool, orgId, async (tx) => {
-      const now = Date.now();
-      const rows = await tx.query('select workflow.claim_run($1, $2, $3, $4, $5, $6, $7) as claim', [
-        runId,
-        workerId,
-        randomUUID(),
-        new Date(now),
-        this.policy.leaseMs,
-        this.policy.maxClaims,
-        this.policy.orgMaxRunning,
-      ]);
-      const claim = rows[0]!['claim'] as ClaimRow | null;
-      if (!claim) throw runNotFound(runId);
-      switch (claim.outcome) {
-        case 'finished':
-          return { outcome: 'finished' };
-        case 'lease_held':
-          return { outcome: 'lease_held', retryAfterMs: claim.retry_after_ms };
-        case 'org_at_capacity':
-          return { outcome: 'org_at_capacity', retryAfterMs: this.policy.capacityRetryMs };
-        case 'must_end': {
-          const run = runRecord(claim.run);
-          const verdict = endVerdict(run, now, this.policy.maxClaims)!;
-          return { outcome: 'finished', lastSeq: await finishRun(tx, run, verdict, this.policy.payloadMaxBytes) };
-        }
-        case 'claimed': {
-          const run = runRecord(claim.run);
-          // Runs queued before time budgets were stored get their deadline from the spec.
-          const deadline = run.deadline ?? (await this.setDeadline(tx, run, new Date(now + this.runTimeoutMs(run, claim.spec))));
-          return {
-            outcome: 'claimed',
-            run: { ...run, deadline },
-            spec: claim.spec,
-            leaseToken: run.leaseToken!,
-            leaseExpiresAt: run.leaseExpiresAt!,
-            checkpoints: claim.checkpoints,
-            nodeAttempts: claim.node_attempts,
-            lastSeq: run.lastSeq,
-          };
-        }
+  async claim(orgId: string, runId: string, workerId: string): Promise<ClaimResult> {
+    const now = Date.now();
+    const [row] = await callTenantFunction<{ claim_run: ClaimRow | null }>(this.pool, orgId, 'workflow.claim_run', [
+      runId,
+      workerId,
+      randomUUID(),
+      new Date(now),
+      this.policy.leaseMs,
+      this.policy.maxClaims,
+      this.policy.orgMaxRunning,
+    ]);
+    const claim = row!.claim_run;
+    if (!claim) throw runNotFound(runId);
+    switch (claim.outcome) {
+      case 'finished':
+        return { outcome: 'finished' };
+      case 'lease_held':
+        return { outcome: 'lease_held', retryAfterMs: claim.retry_after_ms };
+      case 'org_at_capacity':
+        return { outcome: 'org_at_capacity', retryAfterMs: this.policy.capacityRetryMs };
+      case 'must_end':
+        return (await this.endInstead(orgId, runId)) ?? this.claim(orgId, runId, workerId);
+      case 'claimed': {
+        const run = runRecord(claim.run);
+        // Runs queued before time budgets were stored get their deadline from the spec.
+        const deadline = run.deadline ?? (await this.setDeadline(orgId, run, new Date(now + this.runTimeoutMs(run, claim.spec))));
+        return {
+          outcome: 'claimed',
+          run: { ...run, deadline },
+          spec: claim.spec,
+          leaseToken: run.leaseToken!,
+          leaseExpiresAt: run.leaseExpiresAt!,
+          checkpoints: claim.checkpoints,
+          nodeAttempts: claim.node_attempts,
+          lastSeq: run.lastSeq,
+        };
       }
-    });
+    }
   }
 
   /**
-   * One call to `workflow.report_progress` (migration 0003) in the tenant transaction: the lease, the
-   * events, the checkpoints and the finish in one round trip instead of up to four. Payloads are bounded
-   * here, before the call.
+   * One call to the tenant function `workflow.report_progress` (migration 0004): the lease, the events,
+   * the checkpoints and the finish in one round trip. Payloads are bounded here, before the call.
    */
-  report(orgId: string, runId: string, leaseToken: string, report: ProgressReport): Promise<ReportResult> {
+  async report(orgId: string, runId: string, leaseToken: string, report: ProgressReport): Promise<ReportResult> {
+    const leaseExpiresAt = new Date(Date.now() + this.policy.leaseMs);
+    const [row] = await callTenantFunction<{ report_progress: ReportRow | null }>(this.pool, orgId, 'workflow.report_progress', [
+      runId,
+      leaseToken,
+      leaseExpiresAt,
+      JSON.stringify(storableEvents(report.events, this.policy.payloadMaxBytes)),
+      JSON.stringify(report.checkpoints),
+      report.finish ? JSON.stringify(storableOutcome(report.finish, this.policy.payloadMaxBytes)) : null,
+    ]);
+    const reported = row!.report_progress;
+    if (!reported) throw runNotFound(runId);
+    if (reported.outcome === 'lease_lost') {
+      const lost = reported.status === 'running' ? 'was taken over by another worker' : reported.status;
+      throw rpcError(Code.FailedPrecondition, 'LEASE_LOST', `this worker no longer holds run ${runId}: it ${lost}`);
+    }
+    return {
+      cancelRequested: reported.cancel_requested,
+      // A finished run has no lease left.
+      leaseExpiresAt: report.finish ? new Date() : leaseExpiresAt,
+      lastSeq: Number(reported.last_seq),
+    };
+  }
+
+  /**
+   * Ends a run the claim found must end, worded by `endVerdict` as the reconciler words it, in a tenant
+   * transaction of its own: the claim's lock ended with its call, so the run is locked and looked at again.
+   * Ended meanwhile (by the reconciler, or by its last worker's final report), it is finished without a new
+   * event: a run ends once. Undefined if it no longer must end, which cannot happen (a cancellation, a spent
+   * budget and a claim count stay), so the caller claims again rather than trust that.
+   */
+  private endInstead(orgId: string, runId: string): Promise<ClaimResult | undefined> {
     return withTenantSql(this.pool, orgId, async (tx) => {
-      const leaseExpiresAt = new Date(Date.now() + this.policy.leaseMs);
-      const rows = await tx.query('select workflow.report_progress($1, $2, $3, $4::jsonb, $5::jsonb, $6::jsonb) as report', [
-        runId,
-        leaseToken,
-        leaseExpiresAt,
-        JSON.stringify(storableEvents(report.events, this.policy.payloadMaxBytes)),
-        JSON.stringify(report.checkpoints),
-        report.finish ? JSON.stringify(storableOutcome(report.finish, this.policy.payloadMaxBytes)) : null,
-      ]);
-      const reported = rows[0]!['report'] as ReportRow | null;
-      if (!reported) throw runNotFound(runId);
-      if (reported.outcome === 'lease_lost') {
-        const lost = reported.status === 'running' ? 'was taken over by another worker' : reported.status;
-        throw rpcError(Code.FailedPrecondition, 'LEASE_LOST', `this worker no longer holds run ${runId}: it ${lost}`);
-      }
-      return {
-        cancelRequested: reported.cancel_requested,
-        // A finished run has no lease left.
-        leaseExpiresAt: report.finish ? new Date() : leaseExpiresAt,
-        lastSeq: Number(reported.last_seq),
-      };
+      const run = await lockRun(tx, runId);
+      if (isFinished(run.status)) return { outcome: 'finished' };
+      const verdict = endVerdict(run, Date.now(), this.policy.maxClaims);
+      if (!verdict) return undefined;
+      return { outcome: 'finished', lastSeq: await finishRun(tx, run, verdict, this.policy.payloadMaxBytes) };
     });
   }
 
-  private async setDeadline(tx: SqlTransaction, run: RunRecord, deadline: Date): Promise<Date> {
-    await tx.query('update workflow.workflow_runs set deadline = $1 where id = $2', [deadline, run.id]);
+  private async setDeadline(orgId: string, run: RunRecord, deadline: Date): Promise<Date> {
+    await withTenantSql(this.pool, orgId, (tx) => tx.query('update workflow.workflow_runs set deadline = $1 where id = $2', [deadline, run.id]));
     return deadline;
   }
 }

@@ -1,10 +1,10 @@
 import type pg from 'pg';
 import { Code } from '@connectrpc/connect';
-import { isUniqueViolation, querySql, withTenantSql } from '@foundation/db';
+import { callTenantFunction, querySql, withTenantSql } from '@foundation/db';
 import { rpcError, type PageWindow } from '@foundation/kit';
 import { v7 as uuidv7 } from 'uuid';
 import { boundedPayload, readRunEvents, type RunEventRecord } from './run-event-log.js';
-import { finishRun, isFinished, lockRun, readRun, runRecord, type RunError, type RunRecord, type RunStatus } from './run-record.js';
+import { finishRun, isFinished, lockRun, readRun, runNotFound, runRecord, type RunError, type RunRecord, type RunStatus } from './run-record.js';
 
 /** A run about to be queued: what its starter decides; the rest of a RunRecord the store and workers fill in. */
 export type NewRun = Pick<
@@ -26,7 +26,8 @@ export interface RunToReconcile {
 
 /**
  * Runs as users see them: starting (the row and its `run.queued` event), reading, listing, cancelling.
- * Every query runs in a tenant transaction; claims and progress reports are in `RunLeases`.
+ * Every query runs in a tenant scope: a tenant function (one round trip) on the paths of every run, a
+ * tenant transaction elsewhere. Claims and progress reports are in `RunLeases`.
  */
 export class RunStore {
   constructor(
@@ -35,22 +36,31 @@ export class RunStore {
   ) {}
 
   /**
-   * Inserts a queued run with its first event. With an idempotency key already used for the workflow, the
-   * first run is returned instead (`created` false), also when two starts race on the unique key.
+   * Inserts a queued run with its first event, in one call to the tenant function `workflow.insert_run`
+   * (migration 0004). With an idempotency key already used for the workflow, the first run is returned
+   * instead (`created` false), also when two starts race on the unique key. WORKFLOW_ARCHIVED when the
+   * workflow was archived after the start checked it: the function's share lock on the workflow's row made
+   * the insert wait for that.
    */
   async insert(orgId: string, run: NewRun): Promise<{ run: RunRecord; created: boolean }> {
-    if (run.idempotencyKey !== '') {
-      const existing = await this.findByIdempotencyKey(orgId, run);
-      if (existing) return { run: existing, created: false };
-    }
-    try {
-      return { run: await this.insertQueued(orgId, run), created: true };
-    } catch (e) {
-      if (!isUniqueViolation(e)) throw e;
-      const existing = await this.findByIdempotencyKey(orgId, run);
-      if (!existing) throw e;
-      return { run: existing, created: false };
-    }
+    const queued = boundedPayload({ trigger: run.trigger, version: run.workflowVersion }, this.payloadMaxBytes);
+    const [row] = await callTenantFunction<{ insert_run: { created: boolean; run: Record<string, unknown> } | null }>(this.pool, orgId, 'workflow.insert_run', [
+      uuidv7(),
+      run.workflowId,
+      run.workflowVersion,
+      JSON.stringify(run.inputs),
+      run.trigger,
+      run.triggerNodeId,
+      JSON.stringify(run.triggerOutput),
+      run.idempotencyKey || null,
+      run.startedBy || null,
+      run.retryOf || null,
+      run.timeBudgetMs,
+      JSON.stringify(queued),
+    ]);
+    const inserted = row!.insert_run;
+    if (!inserted) throw rpcError(Code.FailedPrecondition, 'WORKFLOW_ARCHIVED', 'the workflow was archived; archived workflows cannot run');
+    return { run: runRecord(inserted.run), created: inserted.created };
   }
 
   /** Deletes a run that could not be queued, with its events: a failed start leaves nothing behind. */
@@ -58,8 +68,11 @@ export class RunStore {
     await withTenantSql(this.pool, orgId, (tx) => tx.query('delete from workflow.workflow_runs where id = $1', [runId]));
   }
 
-  get(orgId: string, runId: string): Promise<RunRecord> {
-    return withTenantSql(this.pool, orgId, (tx) => readRun(tx, runId));
+  /** One call to the tenant function `workflow.read_run` (migration 0004); NOT_FOUND for a run outside the tenant. */
+  async get(orgId: string, runId: string): Promise<RunRecord> {
+    const [row] = await callTenantFunction(this.pool, orgId, 'workflow.read_run', [runId]);
+    if (!row) throw runNotFound(runId);
+    return runRecord(row);
   }
 
   /** Newest first (ids are UUIDv7). */
@@ -84,13 +97,11 @@ export class RunStore {
   }
 
   /** Events after `afterSeq`; NOT_FOUND for a run outside the tenant. */
-  events(orgId: string, runId: string, afterSeq: number, limit: number): Promise<RunEventRecord[]> {
-    return withTenantSql(this.pool, orgId, async (tx) => {
-      const events = await readRunEvents(tx, runId, afterSeq, limit);
-      // Only an empty page can hide a run that does not exist (or belongs to another org).
-      if (events.length === 0) await readRun(tx, runId);
-      return events;
-    });
+  async events(orgId: string, runId: string, afterSeq: number, limit: number): Promise<RunEventRecord[]> {
+    const events = await readRunEvents(this.pool, orgId, runId, afterSeq, limit);
+    // Only an empty page can hide a run that does not exist (or belongs to another org).
+    if (events.length === 0) await this.get(orgId, runId);
+    return events;
   }
 
   /**
@@ -126,59 +137,5 @@ export class RunStore {
   async toReconcile(queuedBefore: Date, leaseExpiredBefore: Date, max: number): Promise<RunToReconcile[]> {
     const rows = await querySql(this.pool, 'select * from workflow.runs_to_reconcile($1, $2, $3)', [queuedBefore, leaseExpiredBefore, max]);
     return rows.map((row) => ({ id: row['id'] as string, orgId: row['org_id'] as string, status: row['status'] as RunStatus }));
-  }
-
-  /**
-   * The run and its `run.queued` event in one statement, under a share lock on the workflow's row: an
-   * archive committing meanwhile either waits for the run or is seen by it, never half of each.
-   */
-  private insertQueued(orgId: string, run: NewRun): Promise<RunRecord> {
-    return withTenantSql(this.pool, orgId, async (tx) => {
-      const queued = boundedPayload({ trigger: run.trigger, version: run.workflowVersion }, this.payloadMaxBytes);
-      const rows = await tx.query(
-        `with workflow as (
-           select id from workflow.workflows where id = $3 and state = 'published' for share
-         ), run as (
-           insert into workflow.workflow_runs (id, org_id, workflow_id, workflow_version, status, inputs, trigger, trigger_node_id, trigger_output,
-             idempotency_key, started_by, retry_of, time_budget_ms, last_seq, created_at)
-           select $1, $2, workflow.id, $4, 'queued', $5::jsonb, $6, $7, $8::jsonb, $9, $10, $11, $13, 1, now() from workflow
-           returning *
-         ), queued as (
-           insert into workflow.workflow_run_events (org_id, run_id, seq, type, node_id, attempt, payload, event_key, created_at)
-           select org_id, id, 1, 'run.queued', '', 0, $12::jsonb, 'run.queued', created_at from run
-         )
-         select * from run`,
-        [
-          uuidv7(),
-          orgId,
-          run.workflowId,
-          run.workflowVersion,
-          JSON.stringify(run.inputs),
-          run.trigger,
-          run.triggerNodeId,
-          JSON.stringify(run.triggerOutput),
-          run.idempotencyKey || null,
-          run.startedBy || null,
-          run.retryOf || null,
-          JSON.stringify(queued),
-          run.timeBudgetMs,
-        ],
-      );
-      // The workflow was archived after the start checked it: the share lock made the insert wait for that.
-      if (!rows[0]) throw rpcError(Code.FailedPrecondition, 'WORKFLOW_ARCHIVED', 'the workflow was archived; archived workflows cannot run');
-      return runRecord(rows[0]);
-    });
-  }
-
-  /** Keys are per workflow and per trigger: a webhook delivery's key never matches a manual start's. */
-  private findByIdempotencyKey(orgId: string, run: NewRun): Promise<RunRecord | undefined> {
-    return withTenantSql(this.pool, orgId, async (tx) => {
-      const rows = await tx.query('select * from workflow.workflow_runs where workflow_id = $1 and trigger = $2 and idempotency_key = $3', [
-        run.workflowId,
-        run.trigger,
-        run.idempotencyKey,
-      ]);
-      return rows[0] ? runRecord(rows[0]) : undefined;
-    });
   }
 }

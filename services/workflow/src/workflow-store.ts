@@ -1,7 +1,7 @@
 import type pg from 'pg';
 import { randomBytes, timingSafeEqual } from 'node:crypto';
 import { Code } from '@connectrpc/connect';
-import { dateOf, querySql, withTenantSql } from '@foundation/db';
+import { callTenantFunction, dateOf, querySql, withTenantSql } from '@foundation/db';
 import { assertValid, rpcError, type PageWindow } from '@foundation/kit';
 import type { SpecProblem, WorkflowSpecJson } from '@foundation/workflow-dsl';
 import type { SqlTransaction } from '@foundation/db';
@@ -55,8 +55,9 @@ const SELECT_WORKFLOW = `select w.*, v.spec is distinct from w.draft_spec as has
   left join workflow.workflow_versions v on v.org_id = w.org_id and v.workflow_id = w.id and v.version = w.latest_version`;
 
 /**
- * Workflows and their published versions. Every query runs in a tenant transaction, so row-level
- * security confines it to one org; the checks here are the lifecycle rules.
+ * Workflows and their published versions. Every query runs in a tenant scope (a tenant transaction, or
+ * for the read every run starts with, a tenant function), so row-level security confines it to one org;
+ * the checks here are the lifecycle rules.
  */
 export class WorkflowStore {
   constructor(private readonly pool: pg.Pool) {}
@@ -146,35 +147,29 @@ export class WorkflowStore {
     });
   }
 
-  /** A workflow with one of its versions (0 = the latest), for starting a run. */
-  runnable(orgId: string, workflowId: string, version: number): Promise<{ workflow: WorkflowRecord; version: WorkflowVersionRecord }> {
-    return withTenantSql(this.pool, orgId, async (tx) => {
-      // The workflow with the asked version (the latest for 0) in one statement: this is every run's first step.
-      const rows = await tx.query(
-        `select w.*, v.spec is distinct from w.draft_spec as has_unpublished_changes,
-                r.workflow_id as run_workflow_id, r.version as run_version, r.spec as run_spec, r.published_at as run_published_at,
-                r.published_by as run_published_by
-         from workflow.workflows w
-         left join workflow.workflow_versions v on v.org_id = w.org_id and v.workflow_id = w.id and v.version = w.latest_version
-         left join workflow.workflow_versions r on r.org_id = w.org_id and r.workflow_id = w.id
-           and r.version = (case when $2::int = 0 then w.latest_version else $2::int end)
-         where w.id = $1`,
-        [workflowId, version],
-      );
-      if (!rows[0]) throw rpcError(Code.NotFound, 'NOT_FOUND', `workflow ${workflowId} does not exist in this organization`);
-      const workflow = workflowRecord(rows[0]);
-      if (workflow.state === 'archived') {
-        throw rpcError(Code.FailedPrecondition, 'WORKFLOW_ARCHIVED', 'the workflow is archived; archived workflows cannot run');
-      }
-      if (workflow.latestVersion === 0) {
-        throw rpcError(Code.FailedPrecondition, 'WORKFLOW_NOT_PUBLISHED', 'the workflow has no published version yet; publish it first');
-      }
-      if (version > workflow.latestVersion) {
-        throw rpcError(Code.InvalidArgument, 'INVALID_FIELD', `version ${version} does not exist; the latest is ${workflow.latestVersion}`, { field: 'version' });
-      }
-      const run = Object.fromEntries(Object.entries(rows[0]).filter(([key]) => key.startsWith('run_')).map(([key, value]) => [key.slice(4), value]));
-      return { workflow, version: versionRecord(run) };
-    });
+  /**
+   * A workflow with one of its versions (0 = the latest), for starting a run: every run's first step, so one
+   * call to the tenant function `workflow.runnable` (migration 0004).
+   */
+  async runnable(orgId: string, workflowId: string, version: number): Promise<{ workflow: WorkflowRecord; version: WorkflowVersionRecord }> {
+    const [row] = await callTenantFunction<{ runnable: { workflow: Row; version: Row | null } | null }>(this.pool, orgId, 'workflow.runnable', [
+      workflowId,
+      version,
+    ]);
+    const found = row!.runnable;
+    if (!found) throw rpcError(Code.NotFound, 'NOT_FOUND', `workflow ${workflowId} does not exist in this organization`);
+    const workflow = workflowRecord(found.workflow);
+    if (workflow.state === 'archived') {
+      throw rpcError(Code.FailedPrecondition, 'WORKFLOW_ARCHIVED', 'the workflow is archived; archived workflows cannot run');
+    }
+    if (workflow.latestVersion === 0) {
+      throw rpcError(Code.FailedPrecondition, 'WORKFLOW_NOT_PUBLISHED', 'the workflow has no published version yet; publish it first');
+    }
+    if (version > workflow.latestVersion) {
+      throw rpcError(Code.InvalidArgument, 'INVALID_FIELD', `version ${version} does not exist; the latest is ${workflow.latestVersion}`, { field: 'version' });
+    }
+    if (!found.version) throw rpcError(Code.NotFound, 'NOT_FOUND', `workflow ${workflowId} has no version ${version || workflow.latestVersion}`);
+    return { workflow, version: versionRecord(found.version) };
   }
 
   /**

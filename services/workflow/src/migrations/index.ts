@@ -2,6 +2,7 @@ import type { ServiceMigrations } from '@foundation/db';
 import { InitialWorkflowSchema } from './0001-initial.js';
 import { ClaimRunFunction } from './0002-claim-run-function.js';
 import { ReportProgressFunction } from './0003-report-progress-function.js';
+import { RunTenantFunctions } from './0004-run-tenant-functions.js';
 
 export const WORKFLOW_SCHEMA = 'workflow';
 
@@ -11,5 +12,6 @@ export const workflowMigrations: ServiceMigrations = {
     { name: '0001-initial', class: InitialWorkflowSchema },
     { name: '0002-claim-run-function', class: ClaimRunFunction },
     { name: '0003-report-progress-function', class: ReportProgressFunction },
+    { name: '0004-run-tenant-functions', class: RunTenantFunctions },
   ],
 };
