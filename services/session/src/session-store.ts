@@ -5,7 +5,7 @@ import { callTenantFunction, withTenantSql } from '@foundation/db';
 import { rpcError, type PageWindow } from '@foundation/kit';
 import { v7 as uuidv7 } from 'uuid';
 import { appendTaskEvents, readSessionEvents, type SessionEventRecord } from './session-event-log.js';
-import { RecentSessionEvents } from './recent-session-events.js';
+import { RecentSessionEvents, type SessionFollower } from './recent-session-events.js';
 import { isFinal, lockSession, readSession, sessionRecord, type SessionRecord } from './session-record.js';
 import {
   activeTaskOf,
@@ -54,9 +54,9 @@ export class SessionStore {
     private readonly now: () => Date = () => new Date(),
   ) {}
 
-  /** A watcher follows the session until it calls the returned release: `snapshot` may answer from memory. */
-  follow(sessionId: string): () => void {
-    return this.recent.follow(sessionId);
+  /** A watcher follows the session from `afterSeq` until it releases the follower: `snapshot` may answer from memory. */
+  follow(sessionId: string, afterSeq: number): SessionFollower {
+    return this.recent.follow(sessionId, afterSeq);
   }
 
   /**

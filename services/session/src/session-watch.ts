@@ -26,10 +26,11 @@ export async function* watchSessionEvents(
   let after = afterSeq;
   const wakeup = new Wakeup();
   const { ready, unsubscribe } = feed.subscribe(sessionId, () => wakeup.wake());
-  const unfollow = store.follow(sessionId);
+  const follower = store.follow(sessionId, afterSeq);
   try {
     await ready;
     while (!signal.aborted) {
+      follower.passed(after);
       const { session, events } = await store.snapshot(orgId, sessionId, after, WATCH_BATCH);
       for (const event of events) {
         yield { event: sessionEventMessage(event), state: stateAfter(event, session) };
@@ -40,7 +41,7 @@ export async function* watchSessionEvents(
       await wakeup.next(WATCH_POLL_MS, signal);
     }
   } finally {
-    unfollow();
+    follower.release();
     unsubscribe();
   }
 }

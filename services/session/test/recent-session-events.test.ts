@@ -19,19 +19,19 @@ describe('RecentSessionEvents', () => {
     const recent = new RecentSessionEvents();
     recent.appended(sessionAt(2), events(1, 2));
     expect(recent.after(ORG, SESSION, 0, 10)).to.equal(undefined);
-    const first = recent.follow(SESSION);
-    const second = recent.follow(SESSION);
+    const first = recent.follow(SESSION, 2);
+    const second = recent.follow(SESSION, 2);
     recent.appended(sessionAt(4), events(3, 4));
-    first();
-    first();
+    first.release();
+    first.release();
     expect(seqs(recent.after(ORG, SESSION, 2, 10))).to.deep.equal([3, 4]);
-    second();
+    second.release();
     expect(recent.after(ORG, SESSION, 2, 10)).to.equal(undefined);
   });
 
   it('answers only from the very next seq on, up to the limit, with the session the newest append left', () => {
     const recent = new RecentSessionEvents();
-    recent.follow(SESSION);
+    recent.follow(SESSION, 0);
     recent.appended(sessionAt(3), events(1, 3));
     recent.appended(sessionAt(5), events(4, 5));
     expect(recent.after(ORG, SESSION, 0, 2)).to.deep.include({ session: sessionAt(5) });
@@ -41,9 +41,22 @@ describe('RecentSessionEvents', () => {
     expect(recent.after(ORG, SESSION, 5, 10)).to.equal(undefined);
   });
 
+  it('keeps what the slowest watcher has not passed, and nothing every watcher has', () => {
+    const recent = new RecentSessionEvents();
+    const fast = recent.follow(SESSION, 0);
+    const slow = recent.follow(SESSION, 0);
+    recent.appended(sessionAt(6), events(1, 6));
+    fast.passed(6);
+    slow.passed(2);
+    expect(seqs(recent.after(ORG, SESSION, 2, 10))).to.deep.equal([3, 4, 5, 6]);
+    expect(recent.after(ORG, SESSION, 1, 10)).to.equal(undefined);
+    slow.release();
+    expect(recent.after(ORG, SESSION, 2, 10)).to.equal(undefined);
+  });
+
   it('starts over after a gap (another instance appended in between), so it never skips a seq', () => {
     const recent = new RecentSessionEvents();
-    recent.follow(SESSION);
+    recent.follow(SESSION, 0);
     recent.appended(sessionAt(2), events(1, 2));
     recent.appended(sessionAt(9), events(8, 9));
     expect(recent.after(ORG, SESSION, 2, 10)).to.equal(undefined);
@@ -52,17 +65,17 @@ describe('RecentSessionEvents', () => {
 
   it("answers nothing for another org's request", () => {
     const recent = new RecentSessionEvents();
-    recent.follow(SESSION);
+    recent.follow(SESSION, 0);
     recent.appended(sessionAt(1), events(1, 1));
     expect(recent.after(OTHER_ORG, SESSION, 0, 10)).to.equal(undefined);
   });
 
-  it('keeps the newest 512 events of a session', () => {
+  it('keeps the newest 4096 events of a session for a watcher that falls behind', () => {
     const recent = new RecentSessionEvents();
-    recent.follow(SESSION);
-    recent.appended(sessionAt(400), events(1, 400));
-    recent.appended(sessionAt(700), events(401, 700));
-    expect(recent.after(ORG, SESSION, 187, 1)).to.equal(undefined);
-    expect(seqs(recent.after(ORG, SESSION, 188, 1))).to.deep.equal([189]);
+    recent.follow(SESSION, 0);
+    recent.appended(sessionAt(3000), events(1, 3000));
+    recent.appended(sessionAt(5000), events(3001, 5000));
+    expect(recent.after(ORG, SESSION, 903, 1)).to.equal(undefined);
+    expect(seqs(recent.after(ORG, SESSION, 904, 1))).to.deep.equal([905]);
   });
 });
