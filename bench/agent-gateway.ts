@@ -58,6 +58,8 @@ interface Settings {
   dispatches: number;
   dispatchNodes: number;
   eventsMaxBatch: number;
+  /** Events per second the node's engine prints at most; 0: as fast as the stream takes them. */
+  eventsRate: number;
   eventsSliceMs: number;
   eventsSlices: number;
   cpuProfile: string | undefined;
@@ -78,6 +80,7 @@ function readSettings(env = process.env): Settings {
     dispatches: number('BENCH_DISPATCHES', 200),
     dispatchNodes: number('BENCH_DISPATCH_NODES', 4),
     eventsMaxBatch: number('BENCH_EVENTS_MAX_BATCH', 50),
+    eventsRate: number('BENCH_EVENTS_RATE', 0),
     eventsSliceMs: number('BENCH_EVENTS_SLICE_MS', 5_000),
     eventsSlices: number('BENCH_EVENTS_SLICES', 3),
     cpuProfile: env.BENCH_AGENTS_CPU_PROFILE,
@@ -227,7 +230,7 @@ async function measureDispatch(nodes: AgentNodesProcess, credentials: string[], 
 async function measureEvents(nodes: AgentNodesProcess, credential: string, caller: Caller, s: Settings): Promise<EventsResult> {
   process.stderr.write(`bench: agents: streaming a turn's events for ${(s.eventsSlices * s.eventsSliceMs) / 1000} s …\n`);
   await nodes.ask(
-    { kind: 'start-events', credential, caller, maxBatch: s.eventsMaxBatch, warmupMs: EVENTS_WARMUP_MS },
+    { kind: 'start-events', credential, caller, maxBatch: s.eventsMaxBatch, rate: s.eventsRate, warmupMs: EVENTS_WARMUP_MS },
     'events-started',
   );
   const slices = await profiled(s, 'events', () => measureSlices(nodes, s.eventsSlices, s.eventsSliceMs));
@@ -365,7 +368,7 @@ function eventsReport(s: Settings, events: EventsResult): string[] {
   const eventsPerS = ev.events / ev.seconds;
   return [
     `3. Session event throughput: one node, batches of 1–${s.eventsMaxBatch} events (mean ${f(ev.meanBatch)}; ${f(ev.meanEventBytes, 0)} B per event), ` +
-      `sent whenever the stream takes one (${f(ev.meanUnacknowledged)} unacknowledged on average, ${ev.maxUnacknowledged} at most), ` +
+      `${s.eventsRate > 0 ? `printed at ${s.eventsRate} events/s at most and ` : ''}sent whenever the stream takes one (${f(ev.meanUnacknowledged)} unacknowledged on average, ${ev.maxUnacknowledged} at most), ` +
       `every event persisted, one WatchSession client; ${events.slices.windows.length} × ${s.eventsSliceMs / 1000} s kept`,
     '',
     ...table(

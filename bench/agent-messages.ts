@@ -24,7 +24,7 @@ export type AgentRequest =
   /** Sequential sessions on these nodes, each answered at once with a SessionStarted, then a TurnCompleted; replies with their timings. */
   | { kind: 'dispatch'; credentials: string[]; caller: Caller; warmup: number; count: number }
   /** One node starts streaming a long turn's events to a session a watcher follows; replies after the warm-up. */
-  | { kind: 'start-events'; credential: string; caller: Caller; maxBatch: number; warmupMs: number }
+  | { kind: 'start-events'; credential: string; caller: Caller; maxBatch: number; rate: number; warmupMs: number }
   /** Ends the stream; replies with what was received inside the kept windows (fails unless the watcher saw every event, in order). */
   | { kind: 'stop-events'; windows: Window[] };
 

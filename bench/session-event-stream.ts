@@ -17,7 +17,12 @@ export interface EventStreamOptions {
   caller: Caller;
   /** The engine prints 1 to this many events at a time. */
   maxBatch: number;
+  /** Events per second the engine prints at most; 0: its next batch whenever the node can send one. */
+  rate: number;
 }
+
+/** How soon a node held back by the rate looks again for events to send. */
+const RATE_TICK_MS = 5;
 
 /**
  * One node streaming a long turn through the brain to the session service, which persists every event,
@@ -44,22 +49,26 @@ export class SessionEventStream {
   #outOfOrder = '';
   #stopping = false;
   #watching: Promise<void> = Promise.resolve();
+  #startedAt = 0;
+  #tick: NodeJS.Timeout | undefined;
 
   private constructor(
     private readonly node: HeartbeatingNode,
     private readonly maxBatch: number,
+    private readonly rate: number,
   ) {}
 
   static async start(options: EventStreamOptions): Promise<SessionEventStream> {
     let stream: SessionEventStream | undefined;
     const node = await HeartbeatingNode.connect(options.baseUrl, options.credential, () => (stream === undefined ? undefined : stream.#nextMessage()));
-    stream = new SessionEventStream(node, options.maxBatch);
+    stream = new SessionEventStream(node, options.maxBatch, options.rate);
     const { sessions, as } = sessionClient(options.baseUrl, options.caller);
     const { session } = await sessions.createSession({ engine: 'gateway.claude.v2', workspace: 'bench', prompt: 'a long turn' }, as);
     const { task } = await node.node.next('assignTask');
     node.node.running.set(task!.taskId, task!.leaseToken);
     stream.#watching = stream.#follow(sessions.watchSession({ sessionId: session!.id }, { ...as, signal: stream.#watch.signal }));
     stream.#task = task;
+    stream.#startedAt = performance.now();
     node.node.wake();
     return stream;
   }
@@ -67,6 +76,7 @@ export class SessionEventStream {
   /** Stops sending, ends the turn, waits for the watcher to see every event, and counts what the windows hold. */
   async stop(windows: Window[]): Promise<EventStreamResult> {
     this.#stopping = true;
+    clearTimeout(this.#tick);
     const last = this.#source.lastSeq + 1;
     this.node.node.send(this.#message([turnCompletedEvent(last, 'done')]));
     await this.#waitFor(() => this.#receivedAt[last] !== undefined, 'the watcher to receive the TurnCompleted');
@@ -97,10 +107,25 @@ export class SessionEventStream {
     };
   }
 
-  /** The stream can take another message: the engine's next batch, until the bench stops. */
+  /**
+   * The stream can take another message: the engine's next batch, until the bench stops. With a rate, only
+   * what the engine has printed by now; when it has printed nothing new, the node looks again shortly.
+   */
   #nextMessage(): NodeRequest | undefined {
     if (this.#task === undefined || this.#stopping) return undefined;
-    return this.#message(this.#source.next(this.#source.batchSize(this.maxBatch)));
+    let size = this.#source.batchSize(this.maxBatch);
+    if (this.rate > 0) {
+      const printed = Math.floor(((performance.now() - this.#startedAt) * this.rate) / 1000) - this.#source.lastSeq;
+      if (printed <= 0) {
+        this.#tick ??= setTimeout(() => {
+          this.#tick = undefined;
+          this.node.node.wake();
+        }, RATE_TICK_MS);
+        return undefined;
+      }
+      size = Math.min(size, printed);
+    }
+    return this.#message(this.#source.next(size));
   }
 
   /** Times the events, counts the messages still unacknowledged (this one included), and makes the message. */
