@@ -1,5 +1,5 @@
 import type pg from 'pg';
-import { querySql, withTenantSql, type SqlTransaction } from '@foundation/db';
+import { callTenantFunction, querySql, withTenantSql, type SqlTransaction } from '@foundation/db';
 import type { PageWindow } from '@foundation/kit';
 import { v7 as uuidv7 } from 'uuid';
 
@@ -122,16 +122,11 @@ export class ExecutorStore {
    * A heartbeat: the stream still carries the node. Says whether this stream still holds the node, or why
    * not (a fallback for a revocation or a newer stream whose signal did not reach this instance).
    */
-  recordSeen(orgId: string, executorId: string, connectionId: string): Promise<'held' | 'revoked' | 'replaced'> {
-    return withTenantSql(this.pool, orgId, async (tx) => {
-      const rows = await tx.query(
-        `update brain.executors set last_seen_at = case when connection_id = $2 then now() else last_seen_at end
-         where id = $1 returning revoked_at, connection_id`,
-        [executorId, connectionId],
-      );
-      if (!rows[0] || rows[0]['revoked_at']) return 'revoked';
-      return rows[0]['connection_id'] === connectionId ? 'held' : 'replaced';
-    });
+  async recordSeen(orgId: string, executorId: string, connectionId: string): Promise<'held' | 'revoked' | 'replaced'> {
+    // One round trip (brain migration 0004): every connected node beats every interval.
+    const [row] = await callTenantFunction(this.pool, orgId, 'brain.record_seen', [executorId, connectionId]);
+    if (!row || row['revoked_at']) return 'revoked';
+    return row['connection_id'] === connectionId ? 'held' : 'replaced';
   }
 
   /** The stream ended; a newer stream of the same node (on any instance) is left alone. */

@@ -3,6 +3,7 @@ import { createSqlPool, createTestDatabase, querySql, stopTestPostgres, withTena
 import { expect } from 'chai';
 import type pg from 'pg';
 import { brainMigrations } from '../src/migrations/index.js';
+import { ExecutorStore } from '../src/executor-store.js';
 import { TaskStore, type TaskSpec } from '../src/task-store.js';
 
 after(stopTestPostgres);
@@ -89,6 +90,19 @@ describe('TaskStore under row-level security', () => {
     expect(await store.recordPersisted(orgA, nodeA, lease, 2, true)).to.equal(true);
     expect(await store.read(orgA, task.taskId)).to.include({ state: 'ended', lastSeq: 2 });
     expect(await store.held(orgA, nodeA, lease)).to.equal(undefined);
+  });
+
+  it("records a heartbeat in the node's org only", async () => {
+    const executors = new ExecutorStore(pool, 30_000);
+    const connectionId = randomUUID();
+    await withTenantSql(pool, orgA, (tx) => tx.query('update brain.executors set connection_id = $1 where id = $2', [connectionId, nodeA]));
+    const seen = () => withTenantSql(pool, orgA, async (tx) => (await tx.query('select last_seen_at from brain.executors where id = $1', [nodeA]))[0]!['last_seen_at']);
+    const before = await seen();
+    expect(await executors.recordSeen(orgB, nodeA, connectionId)).to.equal('revoked');
+    expect(await seen()).to.deep.equal(before);
+    expect(await executors.recordSeen(orgA, nodeA, randomUUID())).to.equal('replaced');
+    expect(await executors.recordSeen(orgA, nodeA, connectionId)).to.equal('held');
+    expect(await seen()).to.not.deep.equal(before);
   });
 
   it('leaves no org on the pooled connection after a call: outside a scope the app role sees no task', async () => {
