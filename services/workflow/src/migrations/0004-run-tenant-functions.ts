@@ -58,9 +58,11 @@ export class RunTenantFunctions extends Migration {
             end if;
             select v.spec into version_spec from workflow.workflow_versions v
               where v.org_id = locked.org_id and v.workflow_id = locked.workflow_id and v.version = locked.workflow_version;
+            -- Start, lease and deadline on one clock (the service's now_at): this call's own now() comes later,
+            -- and a start after now_at would leave the run less than its budget between start and deadline.
             update workflow.workflow_runs r set status = 'running', attempt = r.attempt + 1, worker_id = claim_run.worker_id,
                 lease_token = claim_run.lease_token, lease_expires_at = claim_run.now_at + claim_run.lease_ms * interval '1 millisecond',
-                started_at = coalesce(r.started_at, now()),
+                started_at = coalesce(r.started_at, claim_run.now_at),
                 deadline = coalesce(r.deadline, claim_run.now_at + r.time_budget_ms * interval '1 millisecond'),
                 last_seq = r.last_seq + 1
               where r.id = claim_run.run_id
