@@ -1,4 +1,5 @@
 import { Migration } from '@mikro-orm/migrations';
+import { tenantFunctionSql } from '@foundation/db';
 
 /**
  * A progress report as one call: `workflow.report_progress` extends the lease (which proves the token and
@@ -10,8 +11,9 @@ import { Migration } from '@mikro-orm/migrations';
  * calls both, and the service calls `workflow.finish_run` where a claim, a cancellation or the reconciler
  * ends a run.
  *
- * The functions are SECURITY INVOKER (the default), as `workflow.claim_run` is: they run in the caller's
- * tenant transaction under row-level security. Payloads arrive bounded: the service measures them, since
+ * The functions are SECURITY INVOKER, under row-level security: `report_progress` is a tenant function
+ * (see `tenantFunctionSql`), called alone with the org it sets itself, one round trip; the other two run
+ * inside it or inside the caller's tenant transaction. Payloads arrive bounded: the service measures them, since
  * its marker for an oversized payload (a preview cut between characters) is written in TypeScript.
  */
 export class ReportProgressFunction extends Migration {
@@ -65,37 +67,38 @@ export class ReportProgressFunction extends Migration {
       $$`);
     // Outcomes: null (no such run in this org), lease_lost (with the run's status, for the worker's
     // message), reported.
-    this.addSql(`create function workflow.report_progress(run_id uuid, lease_token uuid, lease_expires_at timestamptz,
-        events jsonb, checkpoints jsonb, finish jsonb)
-      returns jsonb
-      language plpgsql volatile
-      as $$
-      declare
-        locked workflow.workflow_runs;
-        reached bigint;
-      begin
-        -- Only the lease's holder may write: another token, or a run no longer running, writes nothing.
-        update workflow.workflow_runs r set lease_expires_at = report_progress.lease_expires_at
-          where r.id = report_progress.run_id and r.status = 'running' and r.lease_token = report_progress.lease_token
-          returning * into locked;
-        if not found then
-          select * into locked from workflow.workflow_runs r where r.id = report_progress.run_id;
-          if not found then
-            return null;
-          end if;
-          return jsonb_build_object('outcome', 'lease_lost', 'status', locked.status);
-        end if;
-        reached := workflow.append_run_events(locked.org_id, locked.id, locked.last_seq, report_progress.events);
-        -- The key by its constraint's name: its column run_id would read as this function's parameter.
-        insert into workflow.workflow_run_nodes (org_id, run_id, node_id, status, output, attempt)
-          select locked.org_id, locked.id, c ->> 'nodeId', c ->> 'status', c -> 'output', (c ->> 'attempt')::int
-          from jsonb_array_elements(report_progress.checkpoints) as c
-          on conflict on constraint workflow_run_nodes_pkey do nothing;
-        if report_progress.finish is not null then
-          reached := workflow.finish_run(locked.id, report_progress.finish);
-        end if;
-        return jsonb_build_object('outcome', 'reported', 'last_seq', reached, 'cancel_requested', locked.cancel_requested);
-      end
-      $$`);
+    this.addSql(
+      tenantFunctionSql({
+        name: 'workflow.report_progress',
+        params: 'run_id uuid, lease_token uuid, lease_expires_at timestamptz, events jsonb, checkpoints jsonb, finish jsonb',
+        returns: 'jsonb',
+        body: `
+          declare
+            locked workflow.workflow_runs;
+            reached bigint;
+          begin
+            -- Only the lease's holder may write: another token, or a run no longer running, writes nothing.
+            update workflow.workflow_runs r set lease_expires_at = report_progress.lease_expires_at
+              where r.id = report_progress.run_id and r.status = 'running' and r.lease_token = report_progress.lease_token
+              returning * into locked;
+            if not found then
+              select * into locked from workflow.workflow_runs r where r.id = report_progress.run_id;
+              if not found then
+                return null;
+              end if;
+              return jsonb_build_object('outcome', 'lease_lost', 'status', locked.status);
+            end if;
+            reached := workflow.append_run_events(locked.org_id, locked.id, locked.last_seq, report_progress.events);
+            insert into workflow.workflow_run_nodes (org_id, run_id, node_id, status, output, attempt)
+              select locked.org_id, locked.id, c ->> 'nodeId', c ->> 'status', c -> 'output', (c ->> 'attempt')::int
+              from jsonb_array_elements(report_progress.checkpoints) as c
+              on conflict on constraint workflow_run_nodes_pkey do nothing;
+            if report_progress.finish is not null then
+              reached := workflow.finish_run(locked.id, report_progress.finish);
+            end if;
+            return jsonb_build_object('outcome', 'reported', 'last_seq', reached, 'cancel_requested', locked.cancel_requested);
+          end;`,
+      }),
+    );
   }
 }

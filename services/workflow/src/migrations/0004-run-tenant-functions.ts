@@ -6,22 +6,21 @@ import { tenantFunctionSql } from '@foundation/db';
  * PostgreSQL instead of a tenant transaction's three (begin and the org, the statement, commit), under the
  * same row-level security.
  *
- * - `claim_run` and `report_progress` replace the functions of migrations 0002 and 0003 of those names,
- *   which ran inside the caller's tenant transaction: their bodies move here unchanged but for the org,
- *   which each now takes first and sets itself. A claim's row lock now ends with the call, so a run that
- *   must end is ended by the service in a transaction of its own (RunLeases.claim).
+ * - `claim_run` replaces migration 0002's function of that name, which ran inside the caller's tenant
+ *   transaction: its body moves here unchanged but for the org, which it now takes first and sets itself.
+ *   A claim's row lock now ends with the call, so a run that must end is ended by the service in a
+ *   transaction of its own (RunLeases.claim). (`report_progress`, 0003, is a tenant function already.)
  * - `runnable` and `insert_run`: StartRun's read of the workflow with the version to run, and its insert of
  *   the run with its `run.queued` event (the idempotency key looked up first, and again after a start with
  *   the same key won the race).
  * - `read_run` and `read_run_events`: GetRun's and WatchRun's reads.
  *
- * `append_run_events` and `finish_run` (0003) stay as they are: they run inside these functions, and
- * `finish_run` inside the service's tenant transactions.
+ * `append_run_events` and `finish_run` (0003) run inside these functions, and `finish_run` inside the
+ * service's tenant transactions.
  */
 export class RunTenantFunctions extends Migration {
   override async up(): Promise<void> {
     this.addSql('drop function workflow.claim_run(uuid, text, uuid, timestamptz, integer, integer, integer)');
-    this.addSql('drop function workflow.report_progress(uuid, uuid, timestamptz, jsonb, jsonb, jsonb)');
     // Outcomes: null (no such run in this org), finished, lease_held, must_end (the service locks the run
     // again and ends it, worded as the reconciler words it), org_at_capacity, claimed.
     this.addSql(
@@ -80,41 +79,6 @@ export class RunTenantFunctions extends Migration {
                 select jsonb_object_agg(a.node_id, a.attempt) from (
                   select e.node_id, max(e.attempt) as attempt from workflow.workflow_run_events e
                   where e.run_id = claim_run.run_id and e.node_id <> '' group by e.node_id) a), '{}'::jsonb) end);
-          end;`,
-      }),
-    );
-    // Outcomes: null (no such run in this org), lease_lost (with the run's status, for the worker's
-    // message), reported.
-    this.addSql(
-      tenantFunctionSql({
-        name: 'workflow.report_progress',
-        params: 'run_id uuid, lease_token uuid, lease_expires_at timestamptz, events jsonb, checkpoints jsonb, finish jsonb',
-        returns: 'jsonb',
-        body: `
-          declare
-            locked workflow.workflow_runs;
-            reached bigint;
-          begin
-            -- Only the lease's holder may write: another token, or a run no longer running, writes nothing.
-            update workflow.workflow_runs r set lease_expires_at = report_progress.lease_expires_at
-              where r.id = report_progress.run_id and r.status = 'running' and r.lease_token = report_progress.lease_token
-              returning * into locked;
-            if not found then
-              select * into locked from workflow.workflow_runs r where r.id = report_progress.run_id;
-              if not found then
-                return null;
-              end if;
-              return jsonb_build_object('outcome', 'lease_lost', 'status', locked.status);
-            end if;
-            reached := workflow.append_run_events(locked.org_id, locked.id, locked.last_seq, report_progress.events);
-            insert into workflow.workflow_run_nodes (org_id, run_id, node_id, status, output, attempt)
-              select locked.org_id, locked.id, c ->> 'nodeId', c ->> 'status', c -> 'output', (c ->> 'attempt')::int
-              from jsonb_array_elements(report_progress.checkpoints) as c
-              on conflict on constraint workflow_run_nodes_pkey do nothing;
-            if report_progress.finish is not null then
-              reached := workflow.finish_run(locked.id, report_progress.finish);
-            end if;
-            return jsonb_build_object('outcome', 'reported', 'last_seq', reached, 'cancel_requested', locked.cancel_requested);
           end;`,
       }),
     );
