@@ -77,8 +77,21 @@ export class NodeExecutors {
   }
 }
 
-/** Waits `ms`, or rejects as soon as `signal` aborts (with the signal's reason). */
-export function sleep(ms: number, signal: AbortSignal): Promise<void> {
+/**
+ * Waits `ms` by the wall clock, or rejects as soon as `signal` aborts (with the signal's reason). A timer
+ * may fire a millisecond early by `Date.now()` (libuv counts from the loop's cached time), and a delay
+ * node promises to take no less than its duration, so a short remainder is waited for again.
+ */
+export async function sleep(ms: number, signal: AbortSignal): Promise<void> {
+  const until = Date.now() + ms;
+  let left = ms;
+  do {
+    await waitOnce(left, signal);
+    left = until - Date.now();
+  } while (left > 0);
+}
+
+function waitOnce(ms: number, signal: AbortSignal): Promise<void> {
   return new Promise((resolve, reject) => {
     if (signal.aborted) {
       reject(signal.reason);
