@@ -8,7 +8,7 @@ import { tenantFunctionSql } from '@foundation/db';
  * - `open_session`: a new session with its first turn, as SessionStore.open inserts them; no row when the
  *   session of the node attempt exists already (the caller then reads that one).
  * - `mark_assigned`: SessionStore.assigned. It locks the session, then the turn (the order every change
- *   takes), and holds the lock for this one call only: a node's first event, which waits for the same
+ *   takes), through `lock_task`, and holds the lock for this one call only: a node's first event, which waits for the same
  *   lock, is not kept waiting behind round trips. No row for a task that is no turn of the org.
  * - `lock_task`: lockTask's two statements (the session, then the turn, each locked) in one round trip,
  *   inside the caller's tenant transaction; the rows as JSON, since a function returns one row type. Not
@@ -45,15 +45,16 @@ export class TurnFunctions extends Migration {
         returns: 'setof session.agent_sessions',
         body: `
           declare
+            locked record;
             s session.agent_sessions;
             t session.agent_session_turns;
           begin
-            select * into s from session.agent_sessions
-              where id = (select u.session_id from session.agent_session_turns u where u.task_id = mark_assigned.task_id) for update;
+            select * into locked from session.lock_task(mark_assigned.task_id);
             if not found then
               return;
             end if;
-            select * into t from session.agent_session_turns u where u.task_id = mark_assigned.task_id for update;
+            s := jsonb_populate_record(null::session.agent_sessions, locked.session_row);
+            t := jsonb_populate_record(null::session.agent_session_turns, locked.turn_row);
             if t.state = 'pending' then
               update session.agent_session_turns u set state = 'running' where u.task_id = mark_assigned.task_id;
               if t.turn = s.turns and s.state = 'pending' then
