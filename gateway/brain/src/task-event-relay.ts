@@ -65,8 +65,13 @@ export class TaskEventRelay {
       this.log.warn({ taskId: task.taskId, error: (error as Error).message }, 'the session service did not take task events; they stay unacknowledged');
       return;
     }
-    const completed = fresh.some((e) => isTurnCompleted(e) && Number(e.seq) <= persistedSeq);
-    if (completed) {
+    // The brain writes down what the session service persisted only when a decision reads it. The session
+    // service keeps the authoritative seq (and stores each event once, however often it is sent), so the
+    // brain's `last_seq` needs to be exact only where a lease decision reads it — none persisted (the task
+    // may go back to pending) or some (it fails) — and once the turn completed (the task ends here, and
+    // acknowledges late resends). In between it may lag: a Welcome then acknowledges less than is stored
+    // (the node ignores an Ack below its own) and the closer asks the session service where the end goes.
+    if (fresh.some((e) => isTurnCompleted(e) && Number(e.seq) <= persistedSeq)) {
       // The task ends before the node hears it may forget the turn: a late resend then finds it ended.
       await this.tasks.recordPersisted(connection.orgId, connection.executorId, lease, persistedSeq, true);
       sendAck(connection, task.taskId, persistedSeq);
@@ -74,7 +79,7 @@ export class TaskEventRelay {
       return;
     }
     sendAck(connection, task.taskId, persistedSeq);
-    if (mustRecordPersisted(task.lastSeq, completed)) await this.recordFirstPersisted(connection, lease, persistedSeq);
+    if (task.lastSeq === 0) await this.recordFirstPersisted(connection, lease, persistedSeq);
   }
 
   /**
@@ -136,20 +141,6 @@ export class TaskEventRelay {
     }
     connection.cancelTask(message.taskId, 'TASK_NOT_HELD: this node does not hold the task (its lease expired, it ended, or it was never assigned here)');
   }
-}
-
-/**
- * Whether the brain writes down what the session service persisted: only when it decides something. The
- * session service keeps the authoritative seq (and stores each event once, however often it is sent), so
- * the brain's `last_seq` needs to be exact only in what a lease decision reads — none persisted (the task
- * may go back to pending) or some (it fails) — and once the turn completed (the task ends here, and
- * acknowledges late resends). In between it may lag: a Welcome then acknowledges less than is stored
- * (the node ignores an Ack below its own) and the closer asks the session service where the end goes.
- * This saves a transaction per TaskEvents message. The first events' write follows their Ack (see
- * `recordFirstPersisted`); the end's precedes it.
- */
-function mustRecordPersisted(recordedSeq: number, completed: boolean): boolean {
-  return recordedSeq === 0 || completed;
 }
 
 function sendAck(connection: NodeConnection, taskId: string, seq: number): void {
