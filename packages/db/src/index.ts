@@ -21,7 +21,15 @@ export { withSqlClient } from './sql-client.js';
 export { callTenantFunction, tenantFunctionSql, type TenantFunction } from './tenant-function.js';
 export { tenantRlsSql } from './tenant-rls-sql.js';
 export { dateOf, optionalDateOf } from './sql-values.js';
-export { createSqlPool, isUniqueViolation, querySql, UNIQUE_VIOLATION, withTenantSql, type SqlTransaction } from './tenant-sql.js';
+export {
+  createSqlPool,
+  isUniqueViolation,
+  querySql,
+  UNIQUE_VIOLATION,
+  withSqlTransaction,
+  withTenantSql,
+  type SqlTransaction,
+} from './tenant-sql.js';
 export { withScope, withTenant, withUser, type Scope } from './tenant-transaction.js';
 export {
   TEST_DATABASE_URL_VARIABLE,

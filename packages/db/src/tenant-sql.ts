@@ -33,13 +33,22 @@ export function createSqlPool(url: string, max: number): pg.Pool {
  */
 export async function withTenantSql<T>(pool: pg.Pool, orgId: string, work: (tx: SqlTransaction) => Promise<T>): Promise<T> {
   if (!validateUuid(orgId)) throw new TypeError(`orgId must be a UUID, got ${JSON.stringify(orgId)}`);
+  // One round trip for both (a simple query may hold several statements, but no parameters): each
+  // statement costs a socket write and a wake-up on either side. The org id is a checked UUID, so it
+  // can be written into the text.
+  return inTransaction(pool, `begin; select set_config('${ORG_ID_SETTING}', '${orgId}', true)`, work);
+}
+
+/** Runs `work` in a transaction outside any tenant scope, for tables that are not per org. Rolls back on error. */
+export async function withSqlTransaction<T>(pool: pg.Pool, work: (tx: SqlTransaction) => Promise<T>): Promise<T> {
+  return inTransaction(pool, 'begin', work);
+}
+
+async function inTransaction<T>(pool: pg.Pool, begin: string, work: (tx: SqlTransaction) => Promise<T>): Promise<T> {
   const client = await pool.connect();
   let result: T;
   try {
-    // One round trip for both (a simple query may hold several statements, but no parameters): each
-    // statement costs a socket write and a wake-up on either side. The org id is a checked UUID, so it
-    // can be written into the text.
-    await client.query(`begin; select set_config('${ORG_ID_SETTING}', '${orgId}', true)`);
+    await client.query(begin);
     result = await work({ query: async (sql, params) => (await client.query(sql, params)).rows });
     await client.query('commit');
   } catch (e) {
@@ -58,7 +67,7 @@ function isStatementError(error: unknown): boolean {
   return typeof code === 'string' && /^[0-9A-Z]{5}$/.test(code);
 }
 
-/** One statement outside any tenant scope (the SECURITY DEFINER functions that work across orgs). */
+/** One statement outside any tenant scope (the SECURITY DEFINER functions that work across orgs, tables not per org). */
 export async function querySql<Row extends object = Record<string, unknown>>(pool: pg.Pool, sql: string, params: unknown[] = []): Promise<Row[]> {
   return (await pool.query(sql, params)).rows as Row[];
 }

@@ -9,6 +9,7 @@ import {
   querySql,
   stopTestPostgres,
   tenantRlsSql,
+  withSqlTransaction,
   withTenantSql,
   type TestDatabase,
 } from '../src/index.js';
@@ -21,6 +22,8 @@ class CreateLedger extends Migration {
     this.addSql('create table entries (id uuid primary key, org_id uuid not null, label text not null unique)');
     this.addSql('create index entries_org_id_idx on entries (org_id)');
     tenantRlsSql('ledger', 'entries').forEach((sql) => this.addSql(sql));
+    // Not per org, for transactions outside any tenant scope.
+    this.addSql('create table notes (label text primary key)');
   }
 }
 
@@ -81,5 +84,30 @@ describe('tenant transactions on a plain pg pool', () => {
   it('refuses an org id that is not a UUID before touching the database', async () => {
     const error = await expectRejection(withTenantSql(pool, "x'; drop table ledger.entries; --", async () => undefined), /must be a UUID/);
     expect(error).to.be.instanceOf(TypeError);
+  });
+
+  describe('outside any tenant scope (withSqlTransaction)', () => {
+    const notes = async () => (await querySql<{ label: string }>(pool, 'select label from ledger.notes order by label')).map((r) => r.label);
+
+    it('commits its statements, with no org set even on the connection an org just used', async () => {
+      await labels(orgA);
+      const seen = await withSqlTransaction(pool, async (tx) => {
+        await tx.query('insert into ledger.notes (label) values ($1)', ['n1']);
+        return tx.query<{ label: string }>('select label from ledger.entries');
+      });
+      expect(seen).to.deep.equal([]);
+      expect(await notes()).to.deep.equal(['n1']);
+    });
+
+    it('rolls back every statement of a failed transaction and gives the connection back', async () => {
+      await expectRejection(
+        withSqlTransaction(pool, async (tx) => {
+          await tx.query('insert into ledger.notes (label) values ($1)', ['n2']);
+          await tx.query('insert into ledger.notes (label) values ($1)', ['n1']);
+        }),
+        /duplicate key/,
+      );
+      expect(await notes()).to.deep.equal(['n1']);
+    });
   });
 });

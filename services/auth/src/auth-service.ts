@@ -18,21 +18,22 @@ import {
   type User as UserMessage,
 } from '@foundation/contracts';
 import { assertValid, clientAddressKey, nameViolations, pageOf, readPage, requireCaller, roleToProto, rpcError, tenantKey, uuidViolations } from '@foundation/kit';
-import type { EntityManager } from '@mikro-orm/postgresql';
-import { UniqueConstraintViolationException } from '@mikro-orm/postgresql';
-import { v7 as uuidv7 } from 'uuid';
+import { withSqlTransaction } from '@foundation/db';
+import type pg from 'pg';
 import type { AccessGrantValue, AccessTokenIssuer } from './access-token-issuer.js';
 import { emailViolations, normalizeEmail, passwordViolations } from './account-fields.js';
 import type { ApiTokenStore } from './api-token-store.js';
-import { AUTH_SCHEMA, UserEntity, type ApiToken, type User } from './entities.js';
+import type { ApiToken, User } from './records.js';
 import { LoginRateLimitedError, type LoginRateLimiter } from './login-rate-limiter.js';
 import { decoyPasswordHash, hashPassword, verifyPassword } from './password-hasher.js';
 import { clearedRefreshCookie, readRefreshCookie, refreshCookie } from './refresh-cookie.js';
 import { RefreshTokenInvalidError, type RefreshTokenStore } from './refresh-token-store.js';
 import type { SigningKeyStore } from './signing-keys.js';
+import { EmailTakenError, type UserStore } from './user-store.js';
 
 export interface AuthServiceDeps {
-  em: EntityManager;
+  pool: pg.Pool;
+  users: UserStore;
   accessTokens: AccessTokenIssuer;
   refreshTokens: RefreshTokenStore;
   apiTokens: ApiTokenStore;
@@ -55,23 +56,17 @@ export class AuthServiceImpl implements ServiceImpl<typeof AuthService> {
     assertValid(violations);
     const passwordHash = await hashPassword(req.password);
     // The account and its first refresh token commit together: a failed sign-up leaves no account behind.
-    const { user, refreshToken } = await this.deps.em.fork().transactional(async (em) => {
-      const user = em.create(UserEntity, {
-        id: uuidv7(),
-        email: normalizeEmail(req.email),
-        displayName: req.displayName.trim(),
-        passwordHash,
-        createdAt: new Date(),
-      });
+    const { user, refreshToken } = await withSqlTransaction(this.deps.pool, async (tx) => {
+      let user: User;
       try {
-        await em.flush();
+        user = await this.deps.users.create(tx, { email: normalizeEmail(req.email), displayName: req.displayName.trim(), passwordHash });
       } catch (e) {
-        if (e instanceof UniqueConstraintViolationException) {
+        if (e instanceof EmailTakenError) {
           throw rpcError(Code.AlreadyExists, 'EMAIL_TAKEN', 'an account with this email already exists; log in instead', { field: 'email' });
         }
         throw e;
       }
-      return { user, refreshToken: await this.deps.refreshTokens.issue(user.id, em) };
+      return { user, refreshToken: await this.deps.refreshTokens.issue(user.id, tx) };
     });
     return { user: userMessage(user), grant: await this.grantSession(user.id, refreshToken, ctx) };
   }
@@ -86,12 +81,12 @@ export class AuthServiceImpl implements ServiceImpl<typeof AuthService> {
       }
       throw e;
     }
-    const user = email === '' ? null : await this.deps.em.fork().findOne(UserEntity, { email }, { populate: ['passwordHash'] });
+    const account = email === '' ? undefined : await this.deps.users.findForLogin(email);
     // An unknown email still costs one verification, so timing does not tell which emails have accounts.
-    const matches = await verifyPassword(user?.passwordHash ?? (await decoyPasswordHash), req.password);
-    if (!user || !matches) throw rpcError(Code.Unauthenticated, 'LOGIN_FAILED', LOGIN_FAILED);
+    const matches = await verifyPassword(account?.passwordHash ?? (await decoyPasswordHash), req.password);
+    if (!account || !matches) throw rpcError(Code.Unauthenticated, 'LOGIN_FAILED', LOGIN_FAILED);
     await this.deps.loginRateLimiter.succeeded(email);
-    return { user: userMessage(user), grant: await this.startSession(user.id, ctx) };
+    return { user: userMessage(account.user), grant: await this.startSession(account.user.id, ctx) };
   }
 
   async refresh(_req: unknown, ctx: HandlerContext) {
@@ -119,7 +114,7 @@ export class AuthServiceImpl implements ServiceImpl<typeof AuthService> {
 
   async getMe(_req: unknown, ctx: HandlerContext) {
     const caller = requireCaller(ctx);
-    const user = await readUser(this.deps.em, caller.userId);
+    const user = await this.deps.users.read(caller.userId);
     if (!user) throw rpcError(Code.Unauthenticated, 'CREDENTIAL_INVALID', 'the account of this credential no longer exists');
     const tenant = ctx.values.get(tenantKey);
     return { user: userMessage(user), orgRole: tenant ? roleToProto(tenant.role) : Role.UNSPECIFIED };
@@ -165,7 +160,7 @@ export class AuthServiceImpl implements ServiceImpl<typeof AuthService> {
   async lookupUser(req: LookupUserRequest) {
     const violations = emailViolations('email', req.email);
     assertValid(violations);
-    const user = await this.deps.em.fork().findOne(UserEntity, { email: normalizeEmail(req.email) });
+    const user = await this.deps.users.findByEmail(normalizeEmail(req.email));
     if (!user) throw rpcError(Code.NotFound, 'NOT_FOUND', `no account has the email ${normalizeEmail(req.email)}; ask them to sign up first`);
     return { user: userMessage(user) };
   }
@@ -181,24 +176,7 @@ export class AuthServiceImpl implements ServiceImpl<typeof AuthService> {
   }
 }
 
-/**
- * GetMe's read of the caller's account: one query by primary key, without the ORM's findOne. GetMe is
- * the platform's hottest authenticated read, and findOne's fork, query builder and unit of work cost
- * several times the query itself (see docs/benchmarks.md); nothing read here is written back, so none of
- * that is needed.
- */
-async function readUser(em: EntityManager, id: string): Promise<Omit<User, 'passwordHash'> | undefined> {
-  // Timestamps come back as text (the ORM's driver setting); the platform parses them as findOne would.
-  type Row = { id: string; email: string; display_name: string; created_at: string };
-  const row: Row | undefined = await em.getConnection().execute<Row>(
-    `select id, email, display_name, created_at from ${AUTH_SCHEMA}.users where id = ?`,
-    [id],
-    'get',
-  );
-  return row && { id: row.id, email: row.email, displayName: row.display_name, createdAt: em.getPlatform().parseDate(row.created_at) };
-}
-
-function userMessage(user: Omit<User, 'passwordHash'>): UserMessage {
+function userMessage(user: User): UserMessage {
   return create(UserSchema, { id: user.id, email: user.email, displayName: user.displayName, createTime: timestampFromDate(user.createdAt) });
 }
 
@@ -212,7 +190,7 @@ function apiTokenMessage(t: ApiToken): ApiTokenMessage {
     name: t.name,
     prefix: t.prefix,
     createTime: timestampFromDate(t.createdAt),
-    expireTime: t.expiresAt && timestampFromDate(t.expiresAt),
-    revokeTime: t.revokedAt && timestampFromDate(t.revokedAt),
+    expireTime: t.expiresAt ? timestampFromDate(t.expiresAt) : undefined,
+    revokeTime: t.revokedAt ? timestampFromDate(t.revokedAt) : undefined,
   });
 }

@@ -1,14 +1,14 @@
 import { AuthService } from '@foundation/contracts';
-import { createOrm } from '@foundation/db';
+import { createSqlPool, querySql } from '@foundation/db';
 import type { ServiceModule } from '@foundation/kit';
 import type { Redis } from 'ioredis';
 import { AccessTokenIssuer } from './access-token-issuer.js';
 import { ApiTokenStore } from './api-token-store.js';
 import { AuthServiceImpl } from './auth-service.js';
-import { AUTH_ENTITIES } from './entities.js';
 import { LoginRateLimiter, type LoginRateLimitOptions } from './login-rate-limiter.js';
 import { RefreshTokenStore } from './refresh-token-store.js';
 import { SigningKeyStore } from './signing-keys.js';
+import { UserStore } from './user-store.js';
 
 export interface AuthModuleOptions {
   /** The app role's connection string (not the schema owner's). */
@@ -26,16 +26,21 @@ export interface AuthModule extends ServiceModule {
 }
 
 export async function createAuthModule(options: AuthModuleOptions): Promise<AuthModule> {
-  const orm = await createOrm({ url: options.databaseUrl, entities: AUTH_ENTITIES, poolMax: options.databasePoolMax });
-  const em = orm.em;
-  const signingKeys = new SigningKeyStore(em);
-  await signingKeys.activeKey();
+  const pool = createSqlPool(options.databaseUrl, options.databasePoolMax);
+  const signingKeys = new SigningKeyStore(pool);
+  try {
+    await signingKeys.activeKey();
+  } catch (e) {
+    await pool.end();
+    throw e;
+  }
   const impl = new AuthServiceImpl({
-    em,
+    pool,
+    users: new UserStore(pool),
     signingKeys,
     accessTokens: new AccessTokenIssuer(signingKeys, options.accessTokenTtlMs),
-    refreshTokens: new RefreshTokenStore(em, options.refreshTokenTtlMs),
-    apiTokens: new ApiTokenStore(em),
+    refreshTokens: new RefreshTokenStore(pool, options.refreshTokenTtlMs),
+    apiTokens: new ApiTokenStore(pool),
     loginRateLimiter: new LoginRateLimiter(options.redis, options.loginRateLimit),
     refreshTokenTtlMs: options.refreshTokenTtlMs,
   });
@@ -50,9 +55,9 @@ export async function createAuthModule(options: AuthModuleOptions): Promise<Auth
       });
     },
     checkReady: async () => {
-      await orm.em.getConnection().execute('select 1');
+      await querySql(pool, 'select 1');
       await options.redis.ping();
     },
-    close: () => orm.close(),
+    close: () => pool.end(),
   };
 }

@@ -1,8 +1,9 @@
 import { randomUUID } from 'node:crypto';
-import type { EntityManager } from '@mikro-orm/postgresql';
+import { querySql, withSqlTransaction } from '@foundation/db';
 import { ACCESS_TOKEN_ALGORITHM } from '@foundation/kit';
 import { exportJWK, generateKeyPair, importJWK, type CryptoKey, type JSONWebKeySet, type JWK } from 'jose';
-import { SigningKeyEntity } from './entities.js';
+import type pg from 'pg';
+import { AUTH_SCHEMA } from './records.js';
 
 /** Serializes key creation across auth instances starting at once (an arbitrary, fixed advisory lock id). */
 const KEY_CREATION_LOCK = 0x5f_a1_7e;
@@ -20,18 +21,18 @@ export interface ActiveSigningKey {
 export class SigningKeyStore {
   private active: ActiveSigningKey | undefined;
 
-  constructor(private readonly em: EntityManager) {}
+  constructor(private readonly pool: pg.Pool) {}
 
   /** The key to sign with; creates the first key on a fresh database. */
   async activeKey(): Promise<ActiveSigningKey> {
     if (this.active) return this.active;
-    const em = this.em.fork();
-    let newest = await em.findOne(SigningKeyEntity, { retiredAt: null }, { orderBy: { createdAt: 'desc' }, populate: ['privateJwk'] });
+    let newest = await this.newestPrivateKey();
     if (!newest) {
       await this.rotate();
-      newest = await em.findOneOrFail(SigningKeyEntity, { retiredAt: null }, { orderBy: { createdAt: 'desc' }, populate: ['privateJwk'] });
+      newest = await this.newestPrivateKey();
+      if (!newest) throw new Error('no signing key is left right after adding one: another process retired it');
     }
-    this.active = { kid: newest.kid, privateKey: (await importJWK(newest.privateJwk as JWK, ACCESS_TOKEN_ALGORITHM)) as CryptoKey };
+    this.active = { kid: newest.kid, privateKey: (await importJWK(newest.private_jwk, ACCESS_TOKEN_ALGORITHM)) as CryptoKey };
     return this.active;
   }
 
@@ -41,16 +42,31 @@ export class SigningKeyStore {
     const kid = randomUUID();
     const publicJwk = { ...(await exportJWK(publicKey)), kid, alg: ACCESS_TOKEN_ALGORITHM, use: 'sig' };
     const privateJwk = { ...(await exportJWK(privateKey)), kid, alg: ACCESS_TOKEN_ALGORITHM };
-    await this.em.fork().transactional(async (em) => {
-      await em.execute('select pg_advisory_xact_lock(?)', [KEY_CREATION_LOCK]);
-      em.create(SigningKeyEntity, { kid, publicJwk, privateJwk, createdAt: new Date() });
+    await withSqlTransaction(this.pool, async (tx) => {
+      await tx.query('select pg_advisory_xact_lock($1)', [KEY_CREATION_LOCK]);
+      await tx.query(`insert into ${AUTH_SCHEMA}.signing_keys (kid, public_jwk, private_jwk, created_at) values ($1, $2, $3, clock_timestamp())`, [
+        kid,
+        publicJwk,
+        privateJwk,
+      ]);
     });
     this.active = undefined;
     return kid;
   }
 
   async jwks(): Promise<JSONWebKeySet> {
-    const keys = await this.em.fork().find(SigningKeyEntity, { retiredAt: null }, { orderBy: { createdAt: 'desc' } });
-    return { keys: keys.map((k) => k.publicJwk as JWK) };
+    const rows = await querySql<{ public_jwk: JWK }>(
+      this.pool,
+      `select public_jwk from ${AUTH_SCHEMA}.signing_keys where retired_at is null order by created_at desc`,
+    );
+    return { keys: rows.map((r) => r.public_jwk) };
+  }
+
+  private async newestPrivateKey(): Promise<{ kid: string; private_jwk: JWK } | undefined> {
+    const [row] = await querySql<{ kid: string; private_jwk: JWK }>(
+      this.pool,
+      `select kid, private_jwk from ${AUTH_SCHEMA}.signing_keys where retired_at is null order by created_at desc limit 1`,
+    );
+    return row;
   }
 }

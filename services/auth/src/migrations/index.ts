@@ -1,5 +1,5 @@
 import type { ServiceMigrations } from '@foundation/db';
-import { AUTH_SCHEMA } from '../entities.js';
+import { AUTH_SCHEMA } from '../records.js';
 import { InitialAuthSchema } from './0001-initial.js';
 
 export const authMigrations: ServiceMigrations = {
