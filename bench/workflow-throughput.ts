@@ -10,7 +10,11 @@
  * - throughput: BENCH_WORKFLOW_RUNS runs started with 64 StartRun calls in flight; runs/s from the first
  *   start to the last end, and each run's latency from its creation to its end (server timestamps);
  * - raw BullMQ: the same number of jobs through an empty processor at the same concurrency.
+ *
+ * BENCH_WORKFLOWS_CPU_PROFILE=<prefix> writes a CPU profile of this process during each throughput
+ * measurement to `<prefix>-<concurrency>.cpuprofile`.
  */
+import { writeFileSync } from 'node:fs';
 import os from 'node:os';
 import { fromJson, type JsonObject } from '@bufbuild/protobuf';
 import { timestampMs } from '@bufbuild/protobuf/wkt';
@@ -18,6 +22,7 @@ import { RunStatus, WorkflowSpecSchema, type Run } from '@foundation/contracts';
 import { inOrg, signUp, startTestPlatform, type TestPlatform } from '@foundation/testing';
 import { Queue, Worker } from 'bullmq';
 import { Redis } from 'ioredis';
+import { startCpuProfile } from './cpu-profile.js';
 
 const TARGET_RUNS_PER_S = 300;
 const TARGET_LIGHT_P50_MS = 30;
@@ -88,6 +93,8 @@ async function measure(platform: TestPlatform, concurrency: number, runs: number
     light.push(performance.now() - began);
   }
 
+  const profilePrefix = process.env.BENCH_WORKFLOWS_CPU_PROFILE;
+  const profile = profilePrefix ? await startCpuProfile() : undefined;
   const ids: string[] = [];
   let next = 0;
   const began = Date.now();
@@ -100,6 +107,7 @@ async function measure(platform: TestPlatform, concurrency: number, runs: number
     }),
   );
   const ended = await waitForAll(platform, workflow!.id, as, ids.length, began);
+  if (profile) writeFileSync(`${profilePrefix}-${concurrency}.cpuprofile`, JSON.stringify(await profile.stop()));
   const latencies = ended.map((r) => timestampMs(r.endTime!) - timestampMs(r.createTime!));
   const lastEnd = Math.max(...ended.map((r) => timestampMs(r.endTime!)));
   const firstCreate = Math.min(...ended.map((r) => timestampMs(r.createTime!)));

@@ -128,7 +128,7 @@ export class RunLeases {
   }
 
   /**
-   * One call to the tenant function `workflow.report_progress` (migration 0003): the lease, the events,
+   * One call to the tenant function `workflow.report_progress` (migrations 0003, 0005): the lease, the events,
    * the checkpoints and the finish in one round trip. Payloads are bounded here, before the call.
    */
   async report(orgId: string, runId: string, leaseToken: string, report: ProgressReport): Promise<ReportResult> {
