@@ -2,7 +2,7 @@ import { randomBytes } from 'node:crypto';
 import { timestampMs } from '@bufbuild/protobuf/wkt';
 import { Code } from '@connectrpc/connect';
 import { createGrpcTransport } from '@connectrpc/connect-node';
-import { buildTargets, parseTargets, readConfig } from '@foundation/cli';
+import { buildTargets, parseTargets, readConfig, startRedisServer } from '@foundation/cli';
 import { RunStatus, type Run, type Workflow } from '@foundation/contracts';
 import { createLogger } from '@foundation/kit';
 import { RUN_QUEUE_PREFIX } from '@foundation/run-queue';
@@ -358,6 +358,60 @@ describe('trigger.schedule after Redis lost its data', () => {
     } finally {
       await restarted.close();
     }
+  });
+});
+
+describe('trigger.schedule while Redis is down', () => {
+  let platform: TestPlatform;
+  let tenant: OrgWithRoles;
+  let asAdmin: ReturnType<typeof inOrg>;
+  /** The Redis started again in the last test, if any; the platform's own stops with the platform. */
+  let redisAgain: Awaited<ReturnType<typeof startRedisServer>> | undefined;
+  before(async () => {
+    platform = await startTestPlatform();
+    tenant = await orgWithRoles(platform.grpc);
+    asAdmin = inOrg(tenant.admin, tenant.org.id);
+  });
+  afterEach(async () => {
+    await redisAgain?.stop();
+    redisAgain = undefined;
+  });
+  after(() => platform.close());
+
+  const redisDown = async () => {
+    await platform.redis.stop();
+    await redisAgain?.stop();
+  };
+  // A Redis with no data on the same address, as after a restart without persistence.
+  const redisBack = async () => (redisAgain = await startRedisServer({ port: platform.redis.port }));
+  const scheduledRuns = async (workflowId: string) =>
+    (await platform.grpc.runs.listRuns({ workflowId }, asAdmin)).runs.filter((r) => r.trigger === 'schedule');
+
+  it('publishes, and registers the schedule once Redis is back', async () => {
+    const { workflow } = await platform.grpc.workflows.createWorkflow({ name: 'every second', spec: spec(EVERY_SECOND) }, asAdmin);
+    await redisDown();
+    // PostgreSQL holds what is published; Redis only carries the schedule, which catches up later.
+    const { version } = await platform.grpc.workflows.publishWorkflow({ workflowId: workflow!.id, expectedRevision: workflow!.revision }, asAdmin);
+    expect(version!.version).to.equal(1);
+    await sleep(500);
+    await redisBack();
+    const [run] = await eventually('a scheduled run after Redis came back', async () => {
+      const runs = await scheduledRuns(workflow!.id);
+      return runs.length > 0 ? runs : undefined;
+    }, 20_000);
+    expect((await runToEnd(platform.grpc, run!.id, asAdmin)).status).to.equal(RunStatus.SUCCEEDED);
+    await platform.grpc.workflows.archiveWorkflow({ workflowId: workflow!.id }, asAdmin);
+  });
+
+  it('registers nothing for a workflow published and then archived before Redis came back', async () => {
+    const { workflow } = await platform.grpc.workflows.createWorkflow({ name: 'every second', spec: spec(EVERY_SECOND) }, asAdmin);
+    await redisDown();
+    await platform.grpc.workflows.publishWorkflow({ workflowId: workflow!.id }, asAdmin);
+    await platform.grpc.workflows.archiveWorkflow({ workflowId: workflow!.id }, asAdmin);
+    await redisBack();
+    // Two retry intervals and more, then as long again for a wrongly registered schedule to fire.
+    await sleep(6_000);
+    expect(await scheduledRuns(workflow!.id)).to.deep.equal([]);
   });
 });
 
