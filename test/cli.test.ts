@@ -5,6 +5,7 @@ import net from 'node:net';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { create, fromBinary, toBinary } from '@bufbuild/protobuf';
+import { TARGETS } from '@foundation/cli';
 import { SignUpRequestSchema, SignUpResponseSchema } from '@foundation/contracts';
 import { findFreePort } from '@foundation/db';
 import { TEST_PASSWORD } from '@foundation/testing';
@@ -21,12 +22,13 @@ describe('The foundation CLI', () => {
       const run = await runFoundation(['--help']);
       expect(run.code, run.stderr).to.equal(0);
       expect(run.stdout).to.contain('Usage:').and.contain('foundation start').and.contain('foundation migrate');
+      expect(run.stdout).to.contain(`targets: ${TARGETS.join(', ')}, comma-separated`);
     });
 
     it('prints the usage of start for start --help and exits 0', async () => {
       const run = await runFoundation(['start', '--help']);
       expect(run.code, run.stderr).to.equal(0);
-      expect(run.stdout).to.contain('foundation start [--target=').and.contain('--target');
+      expect(run.stdout).to.contain(`foundation start [--target=all|${TARGETS.join('|')}[,…]]`);
     });
 
     it('prints the usage of secrets rotate-master-key for its --help and exits 0', async () => {

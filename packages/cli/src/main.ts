@@ -2,13 +2,14 @@ import { parseArgs } from 'node:util';
 import { ConfigError, createLogger, type Logger } from '@foundation/kit';
 import { readConfig, type FoundationConfig } from './config.js';
 import { RedisServerMissingError } from './redis-server-process.js';
+import { TARGETS } from './targets.js';
 import { runMigrate, runRotateMasterKey, runStart } from './commands.js';
 
 const USAGE = `foundation — run the Foundation platform
 
 Usage:
   foundation start [--target=all|<targets>]   run services (default: all, with embedded PostgreSQL and Redis);
-                                             targets: auth, org, secrets, workflow, worker, comma-separated
+                                             targets: ${TARGETS.join(', ')}, comma-separated
   foundation migrate                          apply database migrations as the schema owner (DATABASE_URL)
   foundation secrets rotate-master-key        new master key; re-wrap every org's secret data key
   foundation <command> --help                 help for one command
@@ -32,7 +33,7 @@ interface Command {
 
 const COMMANDS: Record<string, Command> = {
   start: {
-    usage: `foundation start [--target=all|auth|org|secrets|workflow|worker[,…]]
+    usage: `foundation start [--target=all|${TARGETS.join('|')}[,…]]
 
 Runs the given services in this process on FOUNDATION_HOST:FOUNDATION_PORT (gRPC, gRPC-Web and Connect on
 one port). Without DATABASE_URL / FOUNDATION_DATABASE_APP_URL it starts an embedded PostgreSQL, and without
