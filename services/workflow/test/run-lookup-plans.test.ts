@@ -1,5 +1,5 @@
 import { randomUUID } from 'node:crypto';
-import { createSqlPool, createTestDatabase, stopTestPostgres, withTenantSql, type SqlTransaction, type TestDatabase } from '@foundation/db';
+import { createSqlPool, createTestDatabase, postgresUrl, querySql, stopTestPostgres, withSqlClient, withTenantSql, type SqlTransaction, type TestDatabase } from '@foundation/db';
 import { expect } from 'chai';
 import type pg from 'pg';
 import { workflowMigrations } from '../src/migrations/index.js';
@@ -85,4 +85,56 @@ describe('Run lookups by id before the table has statistics', () => {
       expect(scan!['Index Cond'], `${scan!['Node Type']} on ${scan!['Index Name']}`).to.match(/\bid = \$1\b/);
     });
   }
+});
+
+/** ListRuns with a status filter (migration 0006). */
+describe('Listing runs of a rare status', () => {
+  let db: TestDatabase;
+  let pool: pg.Pool;
+  let runs: RunStore;
+  const orgId = randomUUID();
+  const user = randomUUID();
+
+  before(async () => {
+    db = await createTestDatabase({ services: [workflowMigrations] });
+    // One connection, so the statistics flushed below are those of the listing's own backend.
+    pool = createSqlPool(db.appUrl, 1);
+    const workflows = new WorkflowStore(pool);
+    runs = new RunStore(pool, 16_384);
+    const workflow = await workflows.create(orgId, user, { name: 'two transforms', description: '', spec: TWO_TRANSFORMS });
+    await workflows.publish(orgId, user, workflow.id, 0, ANY_SPEC);
+    // 5,000 ended runs, 2 of them failed: written directly, as the org's history.
+    await withSqlClient(postgresUrl(db.superuserUrl, { database: db.database }), async (client) => {
+      await client.query(
+        `insert into workflow.workflow_runs (id, org_id, workflow_id, workflow_version, status, inputs, trigger, trigger_node_id, trigger_output, created_at)
+         select gen_random_uuid(), $1, $2, 1, case when g % 1700 = 0 then 'failed' else 'succeeded' end, '{}', 'manual', 'start', '{}', now()
+         from generate_series(1, 5000) g`,
+        [orgId, workflow.id],
+      );
+      await client.query('analyze workflow.workflow_runs');
+    });
+  });
+  after(async () => {
+    await pool.end();
+    await db.drop();
+  });
+
+  /** Rows of workflow_runs read by scans so far, as the statistics count them once this backend flushed. */
+  const rowsRead = async () => {
+    await querySql(pool, 'select pg_stat_force_next_flush()');
+    await querySql(pool, 'select 1');
+    const [row] = await querySql<{ read: string }>(
+      pool,
+      `select coalesce(idx_tup_fetch, 0) + coalesce(seq_tup_read, 0) as read from pg_stat_user_tables where schemaname = 'workflow' and relname = 'workflow_runs'`,
+    );
+    return Number(row!.read);
+  };
+
+  it('reads the failed runs, not the org\'s history', async () => {
+    const before = await rowsRead();
+    const listed = await runs.list(orgId, { status: 'failed' }, { limit: 50 });
+    const read = (await rowsRead()) - before;
+    expect(listed.map((r) => r.status)).to.deep.equal(['failed', 'failed']);
+    expect(read, 'rows read').to.be.below(50);
+  });
 });
