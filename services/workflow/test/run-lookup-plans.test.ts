@@ -3,9 +3,9 @@ import { createSqlPool, createTestDatabase, postgresUrl, querySql, stopTestPostg
 import { expect } from 'chai';
 import type pg from 'pg';
 import { workflowMigrations } from '../src/migrations/index.js';
-import { RunStore, type NewRun } from '../src/run-store.js';
+import { RunStore } from '../src/run-store.js';
 import { WorkflowStore } from '../src/workflow-store.js';
-import { TWO_TRANSFORMS } from './workflow-fixtures.js';
+import { manualRun, TWO_TRANSFORMS } from './workflow-fixtures.js';
 
 after(stopTestPostgres);
 
@@ -42,20 +42,8 @@ describe('Run lookups by id before the table has statistics', () => {
     const runs = new RunStore(pool, 16_384);
     const workflow = await workflows.create(orgId, user, { name: 'two transforms', description: '', spec: TWO_TRANSFORMS });
     await workflows.publish(orgId, user, workflow.id, 0, ANY_SPEC);
-    const newRun: NewRun = {
-      workflowId: workflow.id,
-      workflowVersion: 1,
-      inputs: { n: 1 },
-      trigger: 'manual',
-      triggerNodeId: 'start',
-      triggerOutput: { n: 1 },
-      idempotencyKey: '',
-      startedBy: user,
-      retryOf: '',
-      timeBudgetMs: 60_000,
-    };
     // Before migration 0005, from about this many runs on, the generic plans below walked the org's runs.
-    for (let i = 0; i < 300; i++) runId = (await runs.insert(orgId, newRun)).run.id;
+    for (let i = 0; i < 300; i++) runId = (await runs.insert(orgId, manualRun(workflow.id, user))).run.id;
   });
   after(async () => {
     await pool.end();

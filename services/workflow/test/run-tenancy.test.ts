@@ -6,9 +6,9 @@ import { expect } from 'chai';
 import type pg from 'pg';
 import { workflowMigrations } from '../src/migrations/index.js';
 import { RunLeases } from '../src/run-leases.js';
-import { RunStore, type NewRun } from '../src/run-store.js';
+import { RunStore } from '../src/run-store.js';
 import { WorkflowStore } from '../src/workflow-store.js';
-import { TWO_TRANSFORMS } from './workflow-fixtures.js';
+import { manualRun, TWO_TRANSFORMS } from './workflow-fixtures.js';
 
 after(stopTestPostgres);
 
@@ -31,18 +31,7 @@ describe('Runs under row-level security', () => {
   const user = randomUUID();
   let workflowId: string;
 
-  const newRun = (idempotencyKey = ''): NewRun => ({
-    workflowId,
-    workflowVersion: 1,
-    inputs: { n: 1 },
-    trigger: 'manual',
-    triggerNodeId: 'start',
-    triggerOutput: { n: 1 },
-    idempotencyKey,
-    startedBy: user,
-    retryOf: '',
-    timeBudgetMs: 60_000,
-  });
+  const newRun = (idempotencyKey = '') => manualRun(workflowId, user, { idempotencyKey });
   const runIds = async (orgId: string) =>
     (await withTenantSql(pool, orgId, (tx) => tx.query<{ id: string }>('select id from workflow.workflow_runs order by id'))).map((r) => r.id);
 

@@ -9,6 +9,7 @@ import type { NodeJson, WorkflowSpecJson } from '@foundation/workflow-dsl';
 import { timestampMs } from '@bufbuild/protobuf/wkt';
 import { fromJson } from '@bufbuild/protobuf';
 import { BadRequestSchema, WorkflowSpecSchema, type WorkflowSpec } from '@foundation/contracts';
+import type { NewRun } from '../src/run-store.js';
 
 let counter = 0;
 
@@ -32,6 +33,23 @@ export const TWO_TRANSFORMS: WorkflowSpecJson = {
 };
 
 /** Creates and publishes a workflow; returns it as published. */
+/** A manual run of version 1 of a TWO_TRANSFORMS workflow, as RunStore.insert takes it. */
+export function manualRun(workflowId: string, startedBy: string, extra: Partial<NewRun> = {}): NewRun {
+  return {
+    workflowId,
+    workflowVersion: 1,
+    inputs: { n: 1 },
+    trigger: 'manual',
+    triggerNodeId: 'start',
+    triggerOutput: { n: 1 },
+    idempotencyKey: '',
+    startedBy,
+    retryOf: '',
+    timeBudgetMs: 60_000,
+    ...extra,
+  };
+}
+
 export async function publishedWorkflow(clients: PlatformClients, json: WorkflowSpecJson, options: CallOptions): Promise<Workflow> {
   const { workflow } = await clients.workflows.createWorkflow({ name: `workflow ${++counter}`, spec: spec(json) }, options);
   const published = await clients.workflows.publishWorkflow({ workflowId: workflow!.id }, options);
