@@ -82,7 +82,7 @@ export class RunLookupsById extends Migration {
               return null;
             end if;
             -- Only the lease's holder may write: another token, or a run no longer running, writes nothing.
-            if locked.status <> 'running' or locked.lease_token is distinct from report_progress.lease_token then
+            if locked.status <> 'running' or (locked.lease_token = report_progress.lease_token) is not true then
               return jsonb_build_object('outcome', 'lease_lost', 'status', locked.status);
             end if;
             if report_progress.finish is null then
