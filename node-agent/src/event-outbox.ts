@@ -2,13 +2,12 @@ import { closeSync, existsSync, fstatSync, ftruncateSync, mkdirSync, openSync, r
 import { join } from 'node:path';
 import { create, fromJsonString, toJsonString } from '@bufbuild/protobuf';
 import { timestampNow } from '@bufbuild/protobuf/wkt';
+import { MAX_EVENTS_PER_MESSAGE } from '@foundation/agent-engines';
 import { AgentEventSchema, TaskEventSchema, type AgentEvent, type TaskEvent } from '@foundation/contracts';
 import { failedTurn, isTurnCompleted, truncatedEvent } from './synthetic-events.js';
 
 /** An event whose JSON is larger than this is replaced by a truncated RawEvent, so it fits one stream message. */
 const MAX_EVENT_BYTES = 1024 * 1024;
-/** A task's events per TaskEvents message, as brain.proto allows. */
-export const MAX_EVENTS_PER_MESSAGE = 256;
 /** Bytes of events per TaskEvents message, well under the brain's 4 MiB message limit. */
 const MAX_BATCH_BYTES = 2 * 1024 * 1024;
 /** Rewrite a task's file once this many acknowledged bytes sit at its head. */

@@ -4,7 +4,8 @@ import { join } from 'node:path';
 import { create } from '@bufbuild/protobuf';
 import { AgentEventSchema, AgentMessageSchema, TurnCompleted_Status, TurnCompletedSchema, type AgentEvent } from '@foundation/contracts';
 import { expect } from 'chai';
-import { EventOutbox, MAX_EVENTS_PER_MESSAGE } from '../src/event-outbox.js';
+import { MAX_EVENTS_PER_MESSAGE } from '@foundation/agent-engines';
+import { EventOutbox } from '../src/event-outbox.js';
 
 function message(text: string): AgentEvent {
   return create(AgentEventSchema, { kind: { case: 'message', value: create(AgentMessageSchema, { text }) } });

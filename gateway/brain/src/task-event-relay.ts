@@ -1,10 +1,10 @@
 import { create } from '@bufbuild/protobuf';
 import { Code, ConnectError, type Client } from '@connectrpc/connect';
+import { MAX_EVENTS_PER_MESSAGE } from '@foundation/agent-engines';
 import { AckSchema, type SessionTaskSinkService, type TaskEvent, type TaskEvents } from '@foundation/contracts';
 import { isUuid, reasonOf, rpcError, type Logger } from '@foundation/kit';
 import type { NodeConnection } from './node-connection.js';
 import type { TaskCloser } from './task-closer.js';
-import { MAX_EVENTS_PER_MESSAGE } from './task-events-merge.js';
 import { isTurnCompleted } from './task-messages.js';
 import type { TaskLeaseRef, TaskStore } from './task-store.js';
 

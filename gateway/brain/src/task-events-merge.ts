@@ -1,7 +1,6 @@
+import { MAX_EVENTS_PER_MESSAGE } from '@foundation/agent-engines';
 import type { TaskEvents } from '@foundation/contracts';
 
-/** The most events one TaskEvents message may carry (brain.proto). */
-export const MAX_EVENTS_PER_MESSAGE = 256;
 /** TaskEvents messages read ahead of the one being relayed, and so the most merged into one relay. */
 export const MAX_MERGED_MESSAGES = 8;
 /** The most events of one RecordTaskEvents request, as the session service accepts (its EVENTS_MAX). */

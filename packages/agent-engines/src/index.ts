@@ -42,3 +42,4 @@ export function unsupportedEngineMessage(engine: string): string {
   return `engine "${engine}" is not supported: use one of ${ENGINE_IDS.join(', ')}`;
 }
 export { promptViolations, workspaceViolations, type TaskFieldViolation } from './task-input-rules.js';
+export { MAX_EVENTS_PER_MESSAGE } from './task-stream-limits.js';
