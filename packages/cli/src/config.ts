@@ -87,6 +87,8 @@ export const configSchema = z.object({
   FOUNDATION_PAIRING_WINDOW: durationMs().default(900_000),
   /** How often the reconciler looks for runs no worker holds. */
   FOUNDATION_RECONCILE_INTERVAL: durationMs().default(15_000),
+  /** How often the schedules in Redis are compared with the published workflows and corrected. */
+  FOUNDATION_SCHEDULE_RESYNC_INTERVAL: durationMs().pipe(z.number().min(1_000, 'must be at least 1s')).default(300_000),
   /** Largest run event payload kept whole; larger ones are truncated with a marker. */
   FOUNDATION_EVENT_PAYLOAD_MAX_BYTES: z.coerce.number().int().min(1024).default(64 * 1024),
   /** How long StartRun waits for Redis before answering QUEUE_UNAVAILABLE. */

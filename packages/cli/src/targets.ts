@@ -134,6 +134,7 @@ export async function buildTargets(
         eventPayloadMaxBytes: config.FOUNDATION_EVENT_PAYLOAD_MAX_BYTES,
         enqueueTimeoutMs: config.FOUNDATION_ENQUEUE_TIMEOUT,
         webhookBodyLimit: `${config.FOUNDATION_WEBHOOK_MAX_BYTES}b`,
+        scheduleResyncIntervalMs: config.FOUNDATION_SCHEDULE_RESYNC_INTERVAL,
       }),
     );
   }

@@ -37,6 +37,8 @@ export interface WorkflowModuleOptions {
   /** How long StartRun waits for the queue before answering QUEUE_UNAVAILABLE. */
   enqueueTimeoutMs: number;
   webhookBodyLimit: string;
+  /** How often the schedules in Redis are compared with PostgreSQL's published workflows and corrected. */
+  scheduleResyncIntervalMs: number;
 }
 
 /**
@@ -47,10 +49,13 @@ export async function createWorkflowModule(options: WorkflowModuleOptions): Prom
   const pool = createSqlPool(options.databaseUrl, options.databasePoolMax);
   const queue = new RunQueue(options.redisUrl);
   const feed = new EventFeed(options.redis, options.redisUrl, RUN_EVENTS_CHANNEL_PREFIX, options.log);
-  const schedules = new ScheduleSync(options.redisUrl, options.log);
+  const workflows = new WorkflowStore(pool);
+  const schedules = new ScheduleSync(options.redisUrl, options.log, {
+    scheduledWorkflows: () => workflows.scheduledWorkflows(),
+    resyncIntervalMs: options.scheduleResyncIntervalMs,
+  });
   await Promise.all([queue.connect(), feed.connect(), schedules.connect()]);
 
-  const workflows = new WorkflowStore(pool);
   const runs = new RunStore(pool, options.eventPayloadMaxBytes);
   // Published versions never change: one cache of compiled versions serves starts and claims.
   const compiled = new CompiledWorkflowCache();
@@ -67,8 +72,7 @@ export async function createWorkflowModule(options: WorkflowModuleOptions): Prom
     maxClaims: options.leases.maxClaims,
     enqueueTimeoutMs: options.enqueueTimeoutMs,
   });
-  await schedules.restore(await workflows.scheduledWorkflows());
-  schedules.startFiring(starter);
+  await schedules.start(starter);
   reconciler.start();
 
   const workflowImpl = new WorkflowServiceImpl(workflows, specs, schedules);

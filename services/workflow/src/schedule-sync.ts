@@ -2,7 +2,7 @@ import { Code, ConnectError } from '@connectrpc/connect';
 import type { Logger } from '@foundation/kit';
 import { blockingConnection, commandConnection, RUN_QUEUE_PREFIX } from '@foundation/run-queue';
 import { compileWorkflow, type ScheduleTrigger, type WorkflowSpecJson } from '@foundation/workflow-dsl';
-import { Queue, Worker, type Job } from 'bullmq';
+import { Queue, Worker, type Job, type JobSchedulerJson } from 'bullmq';
 import type { Redis } from 'ioredis';
 import type { RunStarter } from './run-starter.js';
 
@@ -15,17 +15,23 @@ interface ScheduleJobData {
   nodeId: string;
 }
 
-/** How often schedule changes that Redis did not take are tried again. */
+/** How often a resync is tried again after Redis refused a schedule change or a resync. */
 const RETRY_INTERVAL_MS = 2_000;
+/** Schedulers read from Redis per call during a resync. */
+const SCHEDULERS_PAGE = 1_000;
 
-/**
- * What a workflow's schedulers in Redis must become: these triggers registered, and the schedulers of these
- * other nodes (of earlier versions, or of an archived workflow) removed.
- */
-interface ScheduleChange {
+/** A published workflow's schedules, as PostgreSQL holds them. */
+export interface ScheduledWorkflow {
   orgId: string;
-  register: ScheduleTrigger[];
-  remove: string[];
+  workflowId: string;
+  spec: WorkflowSpecJson;
+}
+
+export interface ScheduleSyncOptions {
+  /** Every published workflow that has a schedule: what Redis must hold. */
+  scheduledWorkflows: () => Promise<ScheduledWorkflow[]>;
+  /** How often Redis is compared with PostgreSQL and corrected, even when nothing failed. */
+  resyncIntervalMs: number;
 }
 
 /**
@@ -34,36 +40,33 @@ interface ScheduleChange {
  * turns each firing into a run of the latest version. A firing's job id is unique, and it is the run's
  * idempotency key, so a firing handled twice starts one run.
  *
- * PostgreSQL holds what is published; Redis follows. A change Redis does not take (it is down) is kept
- * and tried again every RETRY_INTERVAL_MS, so a publish or an archive does not fail over its schedules, and
- * a later change of the same workflow merges into the one still waiting.
+ * PostgreSQL holds what is published; Redis follows. A publish or an archive writes its schedules at once;
+ * if Redis refuses (it is down), the change is not lost but left to a **resync**, which makes Redis hold
+ * exactly the schedules of PostgreSQL's published workflows: missing or changed ones are registered, others
+ * removed. A resync runs at start, every RETRY_INTERVAL_MS while Redis is behind, and every
+ * `resyncIntervalMs` anyway (Redis may have lost its data, or another instance's write may have raced).
  */
 export class ScheduleSync {
   readonly #queueRedis: Redis;
   readonly #workerRedis: Redis;
   readonly #queue: Queue<ScheduleJobData>;
-  /** Per workflow, the change Redis has not taken yet. */
-  readonly #waiting = new Map<string, ScheduleChange>();
-  /** Changes are applied one after another, so two of one workflow never interleave in Redis. */
-  #changes: Promise<void> = Promise.resolve();
-  readonly #retryTimer: NodeJS.Timeout;
-  #retrying = false;
+  /** Writes to the schedulers are made one after another, so a resync never interleaves with a publish. */
+  #writes: Promise<void> = Promise.resolve();
+  /** Redis refused a write: it may lack a change until the next resync succeeds. */
+  #behind = false;
+  #lastResyncAt = 0;
+  #timer: NodeJS.Timeout | undefined;
   #worker: Worker<ScheduleJobData> | undefined;
 
   constructor(
     redisUrl: string,
     private readonly log: Logger,
+    private readonly options: ScheduleSyncOptions,
   ) {
     this.#queueRedis = commandConnection(redisUrl);
     this.#workerRedis = blockingConnection(redisUrl);
     this.#queue = new Queue<ScheduleJobData>(SCHEDULE_QUEUE, { connection: this.#queueRedis, prefix: RUN_QUEUE_PREFIX });
     this.#queue.on('error', () => undefined);
-    this.#retryTimer = setInterval(() => {
-      if (this.#waiting.size === 0 || this.#retrying) return;
-      this.#retrying = true;
-      void this.retryWaiting().finally(() => (this.#retrying = false));
-    }, RETRY_INTERVAL_MS);
-    this.#retryTimer.unref();
   }
 
   /** Resolves once Redis answers (BullMQ connects the client itself). */
@@ -71,75 +74,99 @@ export class ScheduleSync {
     await this.#queue.waitUntilReady();
   }
 
-  /** Starts firing schedules into runs through `starter`. */
-  startFiring(starter: RunStarter): void {
+  /** Resyncs, then fires schedules into runs through `starter` and keeps Redis in step with PostgreSQL. */
+  async start(starter: RunStarter): Promise<void> {
+    await this.resync();
     this.#worker = new Worker<ScheduleJobData>(SCHEDULE_QUEUE, (job) => this.fire(starter, job), {
       connection: this.#workerRedis,
       prefix: RUN_QUEUE_PREFIX,
     });
     this.#worker.on('error', (error) => this.log.warn({ error: error.message }, 'schedule worker error'));
+    this.#timer = setInterval(() => {
+      if (this.#behind || Date.now() - this.#lastResyncAt >= this.options.resyncIntervalMs) void this.resync();
+    }, Math.min(RETRY_INTERVAL_MS, this.options.resyncIntervalMs));
+    this.#timer.unref();
   }
 
   /** After a publish: the new version's schedules replace the previous version's. */
   async published(orgId: string, workflowId: string, spec: WorkflowSpecJson, previous?: WorkflowSpecJson): Promise<void> {
     const register = compileWorkflow(spec).scheduleTriggers();
     const kept = new Set(register.map((t) => t.nodeId));
-    const remove = previous ? nodeIds(compileWorkflow(previous).scheduleTriggers()).filter((id) => !kept.has(id)) : [];
-    await this.change(workflowId, { orgId, register, remove });
-  }
-
-  /**
-   * Registers the schedules of every published workflow again (an upsert: existing ones are unchanged), at
-   * start: PostgreSQL holds what should fire, and Redis may have lost it or missed a publish.
-   */
-  async restore(workflows: { orgId: string; workflowId: string; spec: WorkflowSpecJson }[]): Promise<void> {
-    for (const { orgId, workflowId, spec } of workflows) await this.published(orgId, workflowId, spec);
-    if (workflows.length > 0) this.log.info({ workflows: workflows.length }, 'schedules restored');
+    const remove = previous ? compileWorkflow(previous).scheduleTriggers().filter((t) => !kept.has(t.nodeId)) : [];
+    await this.write(workflowId, async () => {
+      for (const trigger of remove) await this.#queue.removeJobScheduler(schedulerId(workflowId, trigger.nodeId));
+      for (const trigger of register) await this.register(orgId, workflowId, trigger);
+    });
   }
 
   /** After an archive: its schedules stop. */
-  async archived(orgId: string, workflowId: string, latest: WorkflowSpecJson): Promise<void> {
-    await this.change(workflowId, { orgId, register: [], remove: nodeIds(compileWorkflow(latest).scheduleTriggers()) });
+  async archived(workflowId: string, latest: WorkflowSpecJson): Promise<void> {
+    await this.write(workflowId, async () => {
+      for (const trigger of compileWorkflow(latest).scheduleTriggers()) await this.#queue.removeJobScheduler(schedulerId(workflowId, trigger.nodeId));
+    });
   }
 
   /**
-   * Applies `change` after the changes before it, merged into the one still waiting for this workflow
-   * (without `change`: the waiting one again). If Redis refuses, the merged change waits for the next try.
+   * Makes Redis hold exactly the schedules of the published workflows in PostgreSQL. Leaves Redis marked
+   * behind, to be tried again, if either does not answer.
    */
-  private change(workflowId: string, change?: ScheduleChange): Promise<void> {
-    this.#changes = this.#changes.then(async () => {
-      const waiting = this.#waiting.get(workflowId);
-      const merged = mergeChanges(waiting, change);
-      if (!merged) return;
-      try {
-        await this.apply(workflowId, merged);
-      } catch (e) {
-        if (!waiting) this.log.warn({ workflowId, error: (e as Error).message }, 'schedules not updated in Redis; trying again until it answers');
-        this.#waiting.set(workflowId, merged);
-        return;
+  resync(): Promise<void> {
+    return this.write(undefined, async () => {
+      const desired = new Map<string, { orgId: string; workflowId: string; trigger: ScheduleTrigger }>();
+      for (const { orgId, workflowId, spec } of await this.options.scheduledWorkflows()) {
+        for (const trigger of compileWorkflow(spec).scheduleTriggers()) desired.set(schedulerId(workflowId, trigger.nodeId), { orgId, workflowId, trigger });
       }
-      this.#waiting.delete(workflowId);
-      if (waiting) this.log.info({ workflowId }, 'schedules updated in Redis after waiting');
+      const held = await this.heldSchedulers();
+      let removed = 0;
+      let registered = 0;
+      for (const [key] of held) {
+        if (desired.has(key)) continue;
+        await this.#queue.removeJobScheduler(key);
+        removed += 1;
+      }
+      for (const [key, { orgId, workflowId, trigger }] of desired) {
+        const current = held.get(key);
+        if (current && current.pattern === trigger.cron && current.tz === trigger.timezone) continue;
+        await this.register(orgId, workflowId, trigger);
+        registered += 1;
+      }
+      const wasBehind = this.#behind;
+      this.#behind = false;
+      this.#lastResyncAt = Date.now();
+      if (registered > 0 || removed > 0 || wasBehind) this.log.info({ registered, removed, schedules: desired.size }, 'schedules resynced with PostgreSQL');
     });
-    return this.#changes;
   }
 
-  private async retryWaiting(): Promise<void> {
-    for (const workflowId of [...this.#waiting.keys()]) await this.change(workflowId);
+  /** Runs `work` after the writes before it; a failure leaves Redis behind, for the next resync. */
+  private write(workflowId: string | undefined, work: () => Promise<void>): Promise<void> {
+    this.#writes = this.#writes.then(work).catch((e: unknown) => {
+      if (!this.#behind) {
+        this.log.warn({ workflowId, error: (e as Error).message }, 'schedules not updated in Redis; a resync catches up once it answers');
+      }
+      this.#behind = true;
+    });
+    return this.#writes;
   }
 
-  private async apply(workflowId: string, change: ScheduleChange): Promise<void> {
-    for (const nodeId of change.remove) await this.#queue.removeJobScheduler(schedulerId(workflowId, nodeId));
-    for (const trigger of change.register) {
-      await this.#queue.upsertJobScheduler(
-        schedulerId(workflowId, trigger.nodeId),
-        { pattern: trigger.cron, tz: trigger.timezone },
-        {
-          name: 'fire',
-          data: { orgId: change.orgId, workflowId, nodeId: trigger.nodeId },
-          opts: { removeOnComplete: true, removeOnFail: { count: 100 }, attempts: 3, backoff: { type: 'exponential', delay: 1000 } },
-        },
-      );
+  private async register(orgId: string, workflowId: string, trigger: ScheduleTrigger): Promise<void> {
+    await this.#queue.upsertJobScheduler(
+      schedulerId(workflowId, trigger.nodeId),
+      { pattern: trigger.cron, tz: trigger.timezone },
+      {
+        name: 'fire',
+        data: { orgId, workflowId, nodeId: trigger.nodeId },
+        opts: { removeOnComplete: true, removeOnFail: { count: 100 }, attempts: 3, backoff: { type: 'exponential', delay: 1000 } },
+      },
+    );
+  }
+
+  /** Every scheduler in Redis, by key. */
+  private async heldSchedulers(): Promise<Map<string, JobSchedulerJson>> {
+    const held = new Map<string, JobSchedulerJson>();
+    for (let start = 0; ; start += SCHEDULERS_PAGE) {
+      const page = await this.#queue.getJobSchedulers(start, start + SCHEDULERS_PAGE - 1, true);
+      for (const scheduler of page) held.set(scheduler.key, scheduler);
+      if (page.length < SCHEDULERS_PAGE) return held;
     }
   }
 
@@ -148,8 +175,8 @@ export class ScheduleSync {
    * is retried from Redis, and its idempotency key keeps it to one run.
    */
   async close(): Promise<void> {
-    clearInterval(this.#retryTimer);
-    await this.#changes;
+    clearInterval(this.#timer);
+    await this.#writes;
     await this.#worker?.close(true).catch(() => undefined);
     await this.#queue.close().catch(() => undefined);
     this.#queueRedis.disconnect();
@@ -182,21 +209,6 @@ export class ScheduleSync {
       throw e;
     }
   }
-}
-
-/**
- * `later` applied over `earlier`, which Redis may or may not have taken: every scheduler either registered
- * that `later` does not register is removed.
- */
-function mergeChanges(earlier: ScheduleChange | undefined, later: ScheduleChange | undefined): ScheduleChange | undefined {
-  if (!earlier || !later) return earlier ?? later;
-  const registered = new Set(nodeIds(later.register));
-  const remove = new Set([...earlier.remove, ...nodeIds(earlier.register), ...later.remove].filter((id) => !registered.has(id)));
-  return { orgId: later.orgId, register: later.register, remove: [...remove] };
-}
-
-function nodeIds(triggers: ScheduleTrigger[]): string[] {
-  return triggers.map((t) => t.nodeId);
 }
 
 function schedulerId(workflowId: string, nodeId: string): string {

@@ -92,7 +92,7 @@ export class WorkflowServiceImpl implements ServiceImpl<typeof WorkflowService> 
     assertValid(uuidViolations('workflow_id', req.workflowId));
     assertOwnerOrAdmin(tenant, 'archive workflows');
     const { workflow, latestSpec } = await this.store.archive(tenant.orgId, requireCaller(ctx).userId, req.workflowId);
-    if (latestSpec) await this.schedules.archived(tenant.orgId, workflow.id, latestSpec);
+    if (latestSpec) await this.schedules.archived(workflow.id, latestSpec);
     return { workflow: workflowMessage(workflow) };
   }
 

@@ -361,6 +361,50 @@ describe('trigger.schedule after Redis lost its data', () => {
   });
 });
 
+describe('trigger.schedule kept in step with PostgreSQL while the service runs', () => {
+  let platform: TestPlatform;
+  let tenant: OrgWithRoles;
+  before(async () => {
+    platform = await startTestPlatform({ env: { FOUNDATION_SCHEDULE_RESYNC_INTERVAL: '1s' } });
+    tenant = await orgWithRoles(platform.grpc);
+  });
+  after(() => platform.close());
+
+  /** `work` with the platform's schedule queue, as BullMQ sees it in Redis. */
+  const withScheduleQueue = async <T>(work: (queue: Queue) => Promise<T>): Promise<T> => {
+    const connection = new Redis(platform.redis.url, { maxRetriesPerRequest: 1 });
+    const queue = new Queue('workflow-schedules', { connection, prefix: RUN_QUEUE_PREFIX });
+    try {
+      return await work(queue);
+    } finally {
+      await queue.close();
+      connection.disconnect();
+    }
+  };
+
+  it('registers the schedules again after Redis lost its data', async () => {
+    const asAdmin = inOrg(tenant.admin, tenant.org.id);
+    const workflow = await publishedWorkflow(platform.grpc, EVERY_SECOND, asAdmin);
+    const redis = new Redis(platform.redis.url);
+    await redis.flushall();
+    redis.disconnect();
+    const emptiedAt = Date.now();
+    await eventually('a scheduled run after Redis lost its data', async () => {
+      const { runs } = await platform.grpc.runs.listRuns({ workflowId: workflow.id }, asAdmin);
+      return runs.some((r) => r.trigger === 'schedule' && timestampMs(r.createTime!) > emptiedAt) ? true : undefined;
+    });
+    await platform.grpc.workflows.archiveWorkflow({ workflowId: workflow.id }, asAdmin);
+  });
+
+  it('removes a schedule no published workflow has', async () => {
+    const stray = `${randomBytes(16).toString('hex')}:tick`;
+    await withScheduleQueue((queue) => queue.upsertJobScheduler(stray, { pattern: '0 3 * * *' }, { name: 'fire' }));
+    await eventually('the stray schedule removed', () =>
+      withScheduleQueue(async (queue) => ((await queue.getJobSchedulers()).some((s) => s.key === stray) ? undefined : true)),
+    );
+  });
+});
+
 describe('trigger.schedule while Redis is down', () => {
   let platform: TestPlatform;
   let tenant: OrgWithRoles;
