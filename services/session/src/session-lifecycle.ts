@@ -1,4 +1,6 @@
+import { Code } from '@connectrpc/connect';
 import type { EventFeed } from '@foundation/event-feed';
+import { rpcError } from '@foundation/kit';
 import type { BrainTasks } from './brain-tasks.js';
 import type { SessionRecord } from './session-record.js';
 import type { NewSession, SessionStore } from './session-store.js';
@@ -23,6 +25,7 @@ export class SessionLifecycle {
    * node attempt first cancels the node's earlier attempts that are still live (see `supersede`).
    */
   async open(orgId: string, request: NewSession & { prompt: string }): Promise<SessionRecord> {
+    if (request.workflowNode) await this.assertNotSuperseded(orgId, request.workflowNode);
     // A first attempt has nothing to supersede: no lookup on the common path.
     if (request.workflowNode && request.workflowNode.attempt > 1) await this.supersede(orgId, request.workflowNode);
     const { session, turn, created } = await this.store.open(orgId, request);
@@ -73,6 +76,21 @@ export class SessionLifecycle {
    * such an agent holds its node's capacity and may edit the same workspace as the new one, which is why
    * this comes before the new session opens. A repeated start finds them ended and cancels nothing.
    */
+  /**
+   * A start of an attempt that arrives after a later attempt of the node started (a worker that lost the
+   * run, or a call that waited long on the network) would run a second agent beside the later one.
+   */
+  private async assertNotSuperseded(orgId: string, node: WorkflowNodeAttempt): Promise<void> {
+    const latest = await this.store.latestAttempt(orgId, node);
+    if (latest > node.attempt) {
+      throw rpcError(
+        Code.FailedPrecondition,
+        'ATTEMPT_SUPERSEDED',
+        `attempt ${node.attempt} of node ${node.nodeId} is superseded: attempt ${latest} of it was already started`,
+      );
+    }
+  }
+
   private async supersede(orgId: string, node: WorkflowNodeAttempt): Promise<void> {
     for (const earlier of await this.store.liveEarlierAttempts(orgId, node)) {
       const reason =

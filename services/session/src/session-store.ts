@@ -119,6 +119,17 @@ export class SessionStore {
    * index of node attempts serves the lookup: org (from the tenant policy), run and node, then a range of
    * attempts.
    */
+  /** The highest attempt of a workflow node that has a session, or 0. */
+  async latestAttempt(orgId: string, node: Omit<WorkflowNodeAttempt, 'attempt'>): Promise<number> {
+    const [row] = await withTenantSql(this.pool, orgId, (tx) =>
+      tx.query<{ latest: number | null }>(
+        'select max(workflow_attempt) as latest from session.agent_sessions where workflow_run_id = $1 and workflow_node_id = $2',
+        [node.runId, node.nodeId],
+      ),
+    );
+    return row?.latest ?? 0;
+  }
+
   async liveEarlierAttempts(orgId: string, node: WorkflowNodeAttempt): Promise<{ sessionId: string; attempt: number }[]> {
     const rows = await withTenantSql(this.pool, orgId, (tx) =>
       tx.query<{ id: string; workflow_attempt: number }>(

@@ -93,6 +93,20 @@ describe('AgentRunService', () => {
       expect(node.all('cancelTask')).to.have.length(1);
     });
 
+    it('refuses an attempt once a later attempt of the node started (FAILED_PRECONDITION, ATTEMPT_SUPERSEDED), opening nothing', async () => {
+      const runId = uuidv7();
+      const { session: third } = await start({ runId, attempt: 3 });
+      const before = await sessionCountOf(bench, bench.orgA.orgId);
+      for (const attempt of [1, 2]) {
+        const error = await expectRpcError(start({ runId, attempt }), Code.FailedPrecondition, 'ATTEMPT_SUPERSEDED');
+        expect(error.rawMessage).to.equal(`attempt ${attempt} of node agent is superseded: attempt 3 of it was already started`);
+      }
+      expect(await sessionCountOf(bench, bench.orgA.orgId)).to.equal(before);
+      // The latest attempt itself is still idempotent, and other nodes of the run are not affected.
+      expect((await start({ runId, attempt: 3 })).session!.id).to.equal(third!.id);
+      expect((await start({ runId, nodeId: 'other', attempt: 1 })).session!.id).to.not.equal(third!.id);
+    });
+
     it('validates as CreateSession does', async () => {
       await expectRpcError(start({ engine: 'gateway.hosted.v1' }), Code.InvalidArgument, 'UNSUPPORTED_ENGINE');
       const cases: [Parameters<typeof start>[0], string][] = [

@@ -1021,7 +1021,9 @@ export const SessionTaskSinkService: GenService<{
  */
 export const AgentRunService: GenService<{
   /**
-   * Opens the node attempt's session (idempotent on run, node and attempt). Errors: as CreateSession.
+   * Opens the node attempt's session (idempotent on run, node and attempt), first cancelling the sessions of
+   * the node's earlier attempts still under way. Errors: as CreateSession; FAILED_PRECONDITION
+   * (ATTEMPT_SUPERSEDED) once a later attempt of the node was started.
    *
    * @generated from rpc foundation.session.v1.AgentRunService.StartAgentRun
    */
