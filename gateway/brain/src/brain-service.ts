@@ -28,7 +28,7 @@ import type { TaskDispatcher } from './task-dispatcher.js';
 import type { TaskEventRelay } from './task-event-relay.js';
 import { continuesMerge, MAX_MERGED_MESSAGES } from './task-events-merge.js';
 import { isTurnCompleted } from './task-messages.js';
-import { isWellFormedLease, type TaskLeaseRef, type TaskStore } from './task-store.js';
+import { isWellFormedLease, type TaskStore } from './task-store.js';
 import { StreamReadAhead } from './stream-read-ahead.js';
 import { toolError, type ToolBridge } from './tool-bridge.js';
 
@@ -118,20 +118,11 @@ export class BrainServiceImpl implements ServiceImpl<typeof BrainService> {
   /** What the brain still gives the node of the tasks it says it holds, with their leases extended. */
   private async welcome(owner: CredentialOwner, hello: Hello): Promise<Welcome> {
     const { tasks, policy } = this.deps;
-    const acks = [];
-    const kept: TaskLeaseRef[] = [];
-    const droppedTaskIds: string[] = [];
-    for (const held of hello.heldTasks) {
-      const lease = { taskId: held.taskId, leaseToken: held.leaseToken };
-      const task = await tasks.held(owner.orgId, owner.executorId, lease);
-      if (!task) {
-        droppedTaskIds.push(held.taskId);
-        continue;
-      }
-      acks.push(create(AckSchema, { taskId: task.taskId, seq: BigInt(task.lastSeq) }));
-      kept.push(lease);
-    }
-    await tasks.extendLeases(owner.orgId, owner.executorId, kept, policy.leaseTtlMs);
+    const leases = hello.heldTasks.map((held) => ({ taskId: held.taskId, leaseToken: held.leaseToken }));
+    const wellFormed = leases.filter(isWellFormedLease);
+    const { held, lost } = await tasks.extendLeases(owner.orgId, owner.executorId, wellFormed, policy.leaseTtlMs);
+    const acks = held.map((task) => create(AckSchema, { taskId: task.taskId, seq: BigInt(task.lastSeq) }));
+    const droppedTaskIds = [...lost, ...leases.filter((l) => !wellFormed.includes(l)).map((l) => l.taskId)];
     return create(WelcomeSchema, {
       executorId: owner.executorId,
       orgId: owner.orgId,
@@ -200,7 +191,7 @@ export class BrainServiceImpl implements ServiceImpl<typeof BrainService> {
       return;
     }
     const wellFormed = heartbeat.running.filter(isWellFormedLease);
-    const lost = await tasks.extendLeases(connection.orgId, connection.executorId, wellFormed, policy.leaseTtlMs);
+    const { lost } = await tasks.extendLeases(connection.orgId, connection.executorId, wellFormed, policy.leaseTtlMs);
     const malformed = heartbeat.running.filter((l) => !wellFormed.includes(l)).map((l) => l.taskId);
     for (const taskId of [...lost, ...malformed]) connection.cancelTask(taskId, 'TASK_NOT_HELD: the lease expired or the task ended');
   }

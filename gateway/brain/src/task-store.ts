@@ -30,6 +30,12 @@ export interface TaskRecord extends TaskSpec {
   closingReason?: string;
 }
 
+/** A task a node holds, and the last seq the brain wrote down as persisted for it. */
+export interface HeldTask {
+  taskId: string;
+  lastSeq: number;
+}
+
 export interface TaskLeaseRef {
   taskId: string;
   leaseToken: string;
@@ -87,20 +93,27 @@ export class TaskStore {
     return rows[0] ? taskRecord(rows[0]) : undefined;
   }
 
-  /** Extends the leases of the listed tasks this node holds; returns the ids it no longer holds. */
-  extendLeases(orgId: string, executorId: string, leases: TaskLeaseRef[], leaseMs: number): Promise<string[]> {
-    if (leases.length === 0) return Promise.resolve([]);
-    return withTenantSql(this.pool, orgId, async (tx) => {
-      const rows = await tx.query(
+  /**
+   * Extends the leases of the listed tasks this node holds, in one statement: `held` are those it still
+   * holds (with what the session service persisted of each, as far as the brain wrote it down), in the
+   * order listed; `lost` the ids of the others.
+   */
+  async extendLeases(orgId: string, executorId: string, leases: TaskLeaseRef[], leaseMs: number): Promise<{ held: HeldTask[]; lost: string[] }> {
+    if (leases.length === 0) return { held: [], lost: [] };
+    const rows = await withTenantSql(this.pool, orgId, (tx) =>
+      tx.query<{ id: string; last_seq: string | number }>(
         `update brain.tasks t set lease_expires_at = now() + $2 * interval '1 millisecond'
          from jsonb_to_recordset($3::jsonb) as l(task_id uuid, lease_token uuid)
          where t.id = l.task_id and t.lease_token = l.lease_token and t.state = 'assigned' and t.assigned_executor_id = $1
-         returning t.id`,
+         returning t.id, t.last_seq`,
         [executorId, leaseMs, JSON.stringify(leases.map((l) => ({ task_id: l.taskId, lease_token: l.leaseToken })))],
-      );
-      const extended = new Set(rows.map((r) => r['id'] as string));
-      return leases.map((l) => l.taskId).filter((id) => !extended.has(id));
-    });
+      ),
+    );
+    const extended = new Map(rows.map((r) => [r.id, Number(r.last_seq)]));
+    return {
+      held: leases.filter((l) => extended.has(l.taskId)).map((l) => ({ taskId: l.taskId, lastSeq: extended.get(l.taskId)! })),
+      lost: leases.map((l) => l.taskId).filter((id) => !extended.has(id)),
+    };
   }
 
   /**
