@@ -119,17 +119,15 @@ export class BrainServiceImpl implements ServiceImpl<typeof BrainService> {
   private async welcome(owner: CredentialOwner, hello: Hello): Promise<Welcome> {
     const { tasks, policy } = this.deps;
     const leases = hello.heldTasks.map((held) => ({ taskId: held.taskId, leaseToken: held.leaseToken }));
-    const wellFormed = leases.filter(isWellFormedLease);
-    const { held, lost } = await tasks.extendLeases(owner.orgId, owner.executorId, wellFormed, policy.leaseTtlMs);
+    const { held, lost } = await tasks.extendLeases(owner.orgId, owner.executorId, leases, policy.leaseTtlMs);
     const acks = held.map((task) => create(AckSchema, { taskId: task.taskId, seq: BigInt(task.lastSeq) }));
-    const droppedTaskIds = [...lost, ...leases.filter((l) => !wellFormed.includes(l)).map((l) => l.taskId)];
     return create(WelcomeSchema, {
       executorId: owner.executorId,
       orgId: owner.orgId,
       heartbeatInterval: durationFromMs(policy.heartbeatIntervalMs),
       leaseTtl: durationFromMs(policy.leaseTtlMs),
       acks,
-      droppedTaskIds,
+      droppedTaskIds: lost,
     });
   }
 
@@ -190,10 +188,8 @@ export class BrainServiceImpl implements ServiceImpl<typeof BrainService> {
       connection.end(standing === 'revoked' ? revokedError() : replacedError());
       return;
     }
-    const wellFormed = heartbeat.running.filter(isWellFormedLease);
-    const { lost } = await tasks.extendLeases(connection.orgId, connection.executorId, wellFormed, policy.leaseTtlMs);
-    const malformed = heartbeat.running.filter((l) => !wellFormed.includes(l)).map((l) => l.taskId);
-    for (const taskId of [...lost, ...malformed]) connection.cancelTask(taskId, 'TASK_NOT_HELD: the lease expired or the task ended');
+    const { lost } = await tasks.extendLeases(connection.orgId, connection.executorId, heartbeat.running, policy.leaseTtlMs);
+    for (const taskId of lost) connection.cancelTask(taskId, 'TASK_NOT_HELD: the lease expired or the task ended');
   }
 
   private async toolCall(connection: NodeConnection, call: ToolCall): Promise<void> {

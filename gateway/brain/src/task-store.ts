@@ -96,23 +96,24 @@ export class TaskStore {
   /**
    * Extends the leases of the listed tasks this node holds, in one statement: `held` are those it still
    * holds (with what the session service persisted of each, as far as the brain wrote it down), in the
-   * order listed; `lost` the ids of the others.
+   * order listed; `lost` the ids of the others, a malformed lease among them.
    */
   async extendLeases(orgId: string, executorId: string, leases: TaskLeaseRef[], leaseMs: number): Promise<{ held: HeldTask[]; lost: string[] }> {
-    if (leases.length === 0) return { held: [], lost: [] };
-    const rows = await withTenantSql(this.pool, orgId, (tx) =>
+    const wellFormed = leases.filter(isWellFormedLease);
+    const rows = wellFormed.length === 0 ? [] : await withTenantSql(this.pool, orgId, (tx) =>
       tx.query<{ id: string; last_seq: string | number }>(
         `update brain.tasks t set lease_expires_at = now() + $2 * interval '1 millisecond'
          from jsonb_to_recordset($3::jsonb) as l(task_id uuid, lease_token uuid)
          where t.id = l.task_id and t.lease_token = l.lease_token and t.state = 'assigned' and t.assigned_executor_id = $1
          returning t.id, t.last_seq`,
-        [executorId, leaseMs, JSON.stringify(leases.map((l) => ({ task_id: l.taskId, lease_token: l.leaseToken })))],
+        [executorId, leaseMs, JSON.stringify(wellFormed.map((l) => ({ task_id: l.taskId, lease_token: l.leaseToken })))],
       ),
     );
     const extended = new Map(rows.map((r) => [r.id, Number(r.last_seq)]));
+    const isHeld = (l: TaskLeaseRef) => wellFormed.includes(l) && extended.has(l.taskId);
     return {
-      held: leases.filter((l) => extended.has(l.taskId)).map((l) => ({ taskId: l.taskId, lastSeq: extended.get(l.taskId)! })),
-      lost: leases.map((l) => l.taskId).filter((id) => !extended.has(id)),
+      held: leases.filter(isHeld).map((l) => ({ taskId: l.taskId, lastSeq: extended.get(l.taskId)! })),
+      lost: leases.filter((l) => !isHeld(l)).map((l) => l.taskId),
     };
   }
 

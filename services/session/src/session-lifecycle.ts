@@ -25,9 +25,7 @@ export class SessionLifecycle {
    * node attempt first cancels the node's earlier attempts that are still live (see `supersede`).
    */
   async open(orgId: string, request: NewSession & { prompt: string }): Promise<SessionRecord> {
-    if (request.workflowNode) await this.assertNotSuperseded(orgId, request.workflowNode);
-    // A first attempt has nothing to supersede: no lookup on the common path.
-    if (request.workflowNode && request.workflowNode.attempt > 1) await this.supersede(orgId, request.workflowNode);
+    if (request.workflowNode) await this.supersede(orgId, request.workflowNode);
     const { session, turn, created } = await this.store.open(orgId, request);
     if (!created && session.state !== 'pending') return session;
     let executorId: string;
@@ -77,11 +75,13 @@ export class SessionLifecycle {
    * this comes before the new session opens. A repeated start finds them ended and cancels nothing.
    */
   /**
-   * A start of an attempt that arrives after a later attempt of the node started (a worker that lost the
-   * run, or a call that waited long on the network) would run a second agent beside the later one.
+   * Cancels the node's earlier attempts still under way. Refuses (ATTEMPT_SUPERSEDED) a start of an attempt
+   * that arrives after a later attempt of the node started (a worker that lost the run, or a call that
+   * waited long on the network): it would run a second agent beside the later one.
    */
-  private async assertNotSuperseded(orgId: string, node: WorkflowNodeAttempt): Promise<void> {
-    const latest = await this.store.latestAttempt(orgId, node);
+  private async supersede(orgId: string, node: WorkflowNodeAttempt): Promise<void> {
+    const attempts = await this.store.nodeAttempts(orgId, node);
+    const latest = attempts.at(-1)?.attempt ?? 0;
     if (latest > node.attempt) {
       throw rpcError(
         Code.FailedPrecondition,
@@ -89,10 +89,7 @@ export class SessionLifecycle {
         `attempt ${node.attempt} of node ${node.nodeId} is superseded: attempt ${latest} of it was already started`,
       );
     }
-  }
-
-  private async supersede(orgId: string, node: WorkflowNodeAttempt): Promise<void> {
-    for (const earlier of await this.store.liveEarlierAttempts(orgId, node)) {
+    for (const earlier of attempts.filter((a) => a.live && a.attempt < node.attempt)) {
       const reason =
         `superseded by attempt ${node.attempt} of node ${node.nodeId}: ` +
         `attempt ${earlier.attempt} was still under way (its worker stopped, or its cancellation did not arrive)`;

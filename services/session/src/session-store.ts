@@ -6,7 +6,7 @@ import { rpcError, type PageWindow } from '@foundation/kit';
 import { v7 as uuidv7 } from 'uuid';
 import { appendTaskEvents, readSessionEvents, type SessionEventRecord } from './session-event-log.js';
 import { RecentSessionEvents, type SessionFollower } from './recent-session-events.js';
-import { isFinal, lockSession, readSession, sessionRecord, type SessionRecord } from './session-record.js';
+import { isFinal, lockSession, readSession, sessionRecord, type SessionRecord, type SessionState } from './session-record.js';
 import {
   activeTaskOf,
   callingSessionOf,
@@ -119,27 +119,17 @@ export class SessionStore {
    * index of node attempts serves the lookup: org (from the tenant policy), run and node, then a range of
    * attempts.
    */
-  /** The highest attempt of a workflow node that has a session, or 0. */
-  async latestAttempt(orgId: string, node: Omit<WorkflowNodeAttempt, 'attempt'>): Promise<number> {
-    const [row] = await withTenantSql(this.pool, orgId, (tx) =>
-      tx.query<{ latest: number | null }>(
-        'select max(workflow_attempt) as latest from session.agent_sessions where workflow_run_id = $1 and workflow_node_id = $2',
+  /** The sessions of a workflow node's attempts, oldest attempt first, with whether each is still under way. */
+  async nodeAttempts(orgId: string, node: Omit<WorkflowNodeAttempt, 'attempt'>): Promise<{ sessionId: string; attempt: number; live: boolean }[]> {
+    const rows = await withTenantSql(this.pool, orgId, (tx) =>
+      tx.query<{ id: string; workflow_attempt: number; state: SessionState }>(
+        `select id, workflow_attempt, state from session.agent_sessions
+         where workflow_run_id = $1 and workflow_node_id = $2
+         order by workflow_attempt`,
         [node.runId, node.nodeId],
       ),
     );
-    return row?.latest ?? 0;
-  }
-
-  async liveEarlierAttempts(orgId: string, node: WorkflowNodeAttempt): Promise<{ sessionId: string; attempt: number }[]> {
-    const rows = await withTenantSql(this.pool, orgId, (tx) =>
-      tx.query<{ id: string; workflow_attempt: number }>(
-        `select id, workflow_attempt from session.agent_sessions
-         where workflow_run_id = $1 and workflow_node_id = $2 and workflow_attempt < $3 and state in ('pending', 'running', 'idle')
-         order by workflow_attempt`,
-        [node.runId, node.nodeId, node.attempt],
-      ),
-    );
-    return rows.map((r) => ({ sessionId: r.id, attempt: r.workflow_attempt }));
+    return rows.map((r) => ({ sessionId: r.id, attempt: r.workflow_attempt, live: !isFinal(r.state) }));
   }
 
   /** Newest first (ids are UUIDv7). */

@@ -5,6 +5,7 @@ import { compileWorkflow, type ScheduleTrigger, type WorkflowSpecJson } from '@f
 import { Queue, Worker, type Job, type JobSchedulerJson } from 'bullmq';
 import type { Redis } from 'ioredis';
 import type { RunStarter } from './run-starter.js';
+import type { ScheduledWorkflow } from './workflow-store.js';
 
 const SCHEDULE_QUEUE = 'workflow-schedules';
 
@@ -19,13 +20,6 @@ interface ScheduleJobData {
 const RETRY_INTERVAL_MS = 2_000;
 /** Schedulers read from Redis per call during a resync. */
 const SCHEDULERS_PAGE = 1_000;
-
-/** A published workflow's schedules, as PostgreSQL holds them. */
-export interface ScheduledWorkflow {
-  orgId: string;
-  workflowId: string;
-  spec: WorkflowSpecJson;
-}
 
 export interface ScheduleSyncOptions {
   /** Every published workflow that has a schedule: what Redis must hold. */

@@ -54,6 +54,13 @@ const SELECT_WORKFLOW = `select w.*, v.spec is distinct from w.draft_spec as has
   from workflow.workflows w
   left join workflow.workflow_versions v on v.org_id = w.org_id and v.workflow_id = w.id and v.version = w.latest_version`;
 
+/** A published workflow that has schedules, with the spec of its latest version. */
+export interface ScheduledWorkflow {
+  orgId: string;
+  workflowId: string;
+  spec: WorkflowSpecJson;
+}
+
 /**
  * Workflows and their published versions. Every query runs in a tenant scope (a tenant transaction, or
  * for the read every run starts with, a tenant function), so row-level security confines it to one org;
@@ -190,7 +197,7 @@ export class WorkflowStore {
   }
 
   /** Every published workflow whose latest version has a schedule trigger, across orgs (see the migration). */
-  async scheduledWorkflows(): Promise<{ orgId: string; workflowId: string; spec: WorkflowSpecJson }[]> {
+  async scheduledWorkflows(): Promise<ScheduledWorkflow[]> {
     const rows = await querySql(this.pool, 'select * from workflow.scheduled_workflows()');
     return rows.map((row) => ({ orgId: row['org_id'] as string, workflowId: row['workflow_id'] as string, spec: row['spec'] as WorkflowSpecJson }));
   }
