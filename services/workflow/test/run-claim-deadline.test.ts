@@ -6,12 +6,11 @@ import { workflowMigrations } from '../src/migrations/index.js';
 import { RunLeases } from '../src/run-leases.js';
 import { RunStore, type NewRun } from '../src/run-store.js';
 import { WorkflowStore } from '../src/workflow-store.js';
-import { manualRun, TWO_TRANSFORMS } from './workflow-fixtures.js';
+import { manualRun, publishedTwoTransforms } from './workflow-fixtures.js';
 
 after(stopTestPostgres);
 
 const POLICY = { leaseMs: 60_000, orgMaxRunning: 100, maxClaims: 3, capacityRetryMs: 1_000, payloadMaxBytes: 16_384 };
-const ANY_SPEC = { problems: () => [], hasWebhookTrigger: () => false };
 const STORED_BUDGET_MS = 90_000;
 const SPEC_BUDGET_MS = 45_000;
 
@@ -34,9 +33,7 @@ describe('The deadline a first claim sets', () => {
     const workflows = new WorkflowStore(pool);
     runs = new RunStore(pool, POLICY.payloadMaxBytes);
     leases = new RunLeases(pool, POLICY, () => SPEC_BUDGET_MS);
-    const workflow = await workflows.create(orgId, user, { name: 'two transforms', description: '', spec: TWO_TRANSFORMS });
-    await workflows.publish(orgId, user, workflow.id, 0, ANY_SPEC);
-    newRun = manualRun(workflow.id, user, { timeBudgetMs: STORED_BUDGET_MS });
+    newRun = manualRun(await publishedTwoTransforms(workflows, orgId, user), user, { timeBudgetMs: STORED_BUDGET_MS });
   });
   after(async () => {
     await pool.end();

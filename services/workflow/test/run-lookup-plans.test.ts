@@ -5,11 +5,10 @@ import type pg from 'pg';
 import { workflowMigrations } from '../src/migrations/index.js';
 import { RunStore } from '../src/run-store.js';
 import { WorkflowStore } from '../src/workflow-store.js';
-import { manualRun, TWO_TRANSFORMS } from './workflow-fixtures.js';
+import { manualRun, publishedTwoTransforms } from './workflow-fixtures.js';
 
 after(stopTestPostgres);
 
-const ANY_SPEC = { problems: () => [], hasWebhookTrigger: () => false };
 
 /** A plan node as EXPLAIN (FORMAT JSON) prints it. */
 interface PlanNode {
@@ -40,10 +39,9 @@ describe('Run lookups by id before the table has statistics', () => {
     pool = createSqlPool(db.appUrl, 1);
     const workflows = new WorkflowStore(pool);
     const runs = new RunStore(pool, 16_384);
-    const workflow = await workflows.create(orgId, user, { name: 'two transforms', description: '', spec: TWO_TRANSFORMS });
-    await workflows.publish(orgId, user, workflow.id, 0, ANY_SPEC);
+    const workflowId = await publishedTwoTransforms(workflows, orgId, user);
     // Before migration 0005, from about this many runs on, the generic plans below walked the org's runs.
-    for (let i = 0; i < 300; i++) runId = (await runs.insert(orgId, manualRun(workflow.id, user))).run.id;
+    for (let i = 0; i < 300; i++) runId = (await runs.insert(orgId, manualRun(workflowId, user))).run.id;
   });
   after(async () => {
     await pool.end();
@@ -89,15 +87,14 @@ describe('Listing runs of a rare status', () => {
     pool = createSqlPool(db.appUrl, 1);
     const workflows = new WorkflowStore(pool);
     runs = new RunStore(pool, 16_384);
-    const workflow = await workflows.create(orgId, user, { name: 'two transforms', description: '', spec: TWO_TRANSFORMS });
-    await workflows.publish(orgId, user, workflow.id, 0, ANY_SPEC);
+    const workflowId = await publishedTwoTransforms(workflows, orgId, user);
     // 5,000 ended runs, 2 of them failed: written directly, as the org's history.
     await withSqlClient(postgresUrl(db.superuserUrl, { database: db.database }), async (client) => {
       await client.query(
         `insert into workflow.workflow_runs (id, org_id, workflow_id, workflow_version, status, inputs, trigger, trigger_node_id, trigger_output, created_at)
          select gen_random_uuid(), $1, $2, 1, case when g % 1700 = 0 then 'failed' else 'succeeded' end, '{}', 'manual', 'start', '{}', now()
          from generate_series(1, 5000) g`,
-        [orgId, workflow.id],
+        [orgId, workflowId],
       );
       await client.query('analyze workflow.workflow_runs');
     });

@@ -8,13 +8,12 @@ import { workflowMigrations } from '../src/migrations/index.js';
 import { RunLeases } from '../src/run-leases.js';
 import { RunStore } from '../src/run-store.js';
 import { WorkflowStore } from '../src/workflow-store.js';
-import { manualRun, TWO_TRANSFORMS } from './workflow-fixtures.js';
+import { manualRun, publishedTwoTransforms } from './workflow-fixtures.js';
 
 after(stopTestPostgres);
 
 const PAYLOAD_MAX_BYTES = 16_384;
 const POLICY = { leaseMs: 60_000, orgMaxRunning: 100, maxClaims: 3, capacityRetryMs: 1_000, payloadMaxBytes: PAYLOAD_MAX_BYTES };
-const ANY_SPEC = { problems: () => [], hasWebhookTrigger: () => false };
 
 /**
  * A run's hot statements are tenant functions (migration 0004): StartRun's read and insert, the claim, the
@@ -42,9 +41,7 @@ describe('Runs under row-level security', () => {
     workflows = new WorkflowStore(pool);
     runs = new RunStore(pool, PAYLOAD_MAX_BYTES);
     leases = new RunLeases(pool, POLICY, () => 60_000);
-    const workflow = await workflows.create(orgA, user, { name: 'two transforms', description: '', spec: TWO_TRANSFORMS });
-    workflowId = workflow.id;
-    await workflows.publish(orgA, user, workflowId, 0, ANY_SPEC);
+    workflowId = await publishedTwoTransforms(workflows, orgA, user);
   });
   after(async () => {
     await pool.end();

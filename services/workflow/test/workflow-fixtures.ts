@@ -10,6 +10,7 @@ import { timestampMs } from '@bufbuild/protobuf/wkt';
 import { fromJson } from '@bufbuild/protobuf';
 import { BadRequestSchema, WorkflowSpecSchema, type WorkflowSpec } from '@foundation/contracts';
 import type { NewRun } from '../src/run-store.js';
+import type { WorkflowStore } from '../src/workflow-store.js';
 
 let counter = 0;
 
@@ -33,6 +34,13 @@ export const TWO_TRANSFORMS: WorkflowSpecJson = {
 };
 
 /** Creates and publishes a workflow; returns it as published. */
+/** A TWO_TRANSFORMS workflow created and published through the store, as version 1; its id. */
+export async function publishedTwoTransforms(workflows: WorkflowStore, orgId: string, user: string): Promise<string> {
+  const workflow = await workflows.create(orgId, user, { name: 'two transforms', description: '', spec: TWO_TRANSFORMS });
+  await workflows.publish(orgId, user, workflow.id, 0, { problems: () => [], hasWebhookTrigger: () => false });
+  return workflow.id;
+}
+
 /** A manual run of version 1 of a TWO_TRANSFORMS workflow, as RunStore.insert takes it. */
 export function manualRun(workflowId: string, startedBy: string, extra: Partial<NewRun> = {}): NewRun {
   return {
