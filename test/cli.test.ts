@@ -65,6 +65,8 @@ describe('The foundation CLI', () => {
     const badValues: [string, string][] = [
       ['FOUNDATION_PORT', 'notaport'],
       ['FOUNDATION_ACCESS_TOKEN_TTL', 'ten minutes'],
+      // A resync interval of 0 would resync without pause.
+      ['FOUNDATION_SCHEDULE_RESYNC_INTERVAL', '0s'],
     ];
     for (const [variable, value] of badValues) {
       it(`stops at start when ${variable}=${JSON.stringify(value)}, naming the variable, without a stack trace`, async () => {
